@@ -1,0 +1,83 @@
+"""Create an org with its OWNER and subscription; prints one JSON object."""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.dateparse import parse_datetime
+
+from accounts import services
+from accounts.models import User
+from billing_portal.audit.services import Actor
+from billing_portal.catalog.models import Interval, Plan
+from billing_portal.core.errors import BillingError
+
+
+class Command(BaseCommand):
+    help = "Create an organization with an owner (created if new) on a plan, optionally on a test clock."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--owner-email", required=True)
+        parser.add_argument("--password", help="Password for a new owner; without it the owner cannot sign in.")
+        parser.add_argument("--plan", help="Plan code; the catalog's sign-up plan when omitted.")
+        parser.add_argument("--interval", choices=Interval.values, default=Interval.MONTH)
+        parser.add_argument("--no-trial", action="store_true", help="Start a paid plan at once, without its trial.")
+        parser.add_argument("--timezone", default="UTC")
+        parser.add_argument("--currency", default="USD")
+        parser.add_argument("--test-clock", metavar="ISO-8601", help="Attach a test clock frozen at this instant.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["timezone"] not in zoneinfo.available_timezones():
+            raise CommandError(f"Unknown time zone {options['timezone']!r}.")
+        clock_at = None
+        if options["test_clock"]:
+            clock_at = parse_datetime(options["test_clock"])
+            if clock_at is None or clock_at.tzinfo is None:
+                raise CommandError("--test-clock must be an ISO-8601 instant with a UTC offset, e.g. 2026-01-31T09:00:00Z.")
+        plan = None
+        if options["plan"]:
+            plan = Plan.objects.filter(code=options["plan"]).first()
+            if plan is None:
+                codes = ", ".join(Plan.objects.values_list("code", flat=True))
+                raise CommandError(f"Unknown plan {options['plan']!r}; choose one of: {codes}.")
+        email = options["owner_email"].strip().lower()
+        actor = Actor.system("create_org")
+        try:
+            owner = User.objects.filter(email__iexact=email).first() or services.user_create(
+                email=email, password=options["password"]
+            )
+            org = services.org_sign_up(
+                name=options["name"],
+                owner=owner,
+                actor=actor,
+                plan=plan,
+                interval=options["interval"],
+                trial=not options["no_trial"],
+                timezone=options["timezone"],
+                currency=options["currency"],
+                test_clock_at=clock_at,
+            )
+        except BillingError as error:
+            raise CommandError(error.message) from error
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        subscription = org.subscription
+        self.stdout.write(
+            json.dumps(
+                {
+                    "org_id": org.pk,
+                    "slug": org.slug,
+                    "owner_email": owner.email,
+                    "plan": subscription.plan.code,
+                    "interval": subscription.interval,
+                    "status": subscription.status,
+                    "current_period_end": subscription.current_period_end.isoformat(),
+                    "trial_end": subscription.trial_end.isoformat() if subscription.trial_end else None,
+                    "test_clock": org.test_clock.frozen_time.isoformat() if org.test_clock else None,
+                }
+            )
+        )

@@ -1,0 +1,45 @@
+from django.contrib import admin
+
+from billing_portal.catalog.models import Meter, Plan, PlanPrice, PlanQuota, QuotaOverride
+
+
+class PlanPriceInline(admin.TabularInline):
+    model = PlanPrice
+    extra = 0
+
+
+class PlanQuotaInline(admin.TabularInline):
+    model = PlanQuota
+    extra = 0
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "code", "display_order", "is_public", "is_contact_sales", "is_signup_trial", "trial_days",
+        "credit_model", "grace_pct", "limit_members",
+    ]
+    list_editable = ["display_order"]
+    list_filter = ["is_public", "is_contact_sales", "credit_model"]
+    search_fields = ["code", "name"]
+    inlines = [PlanPriceInline, PlanQuotaInline]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "tagline", "display_order", "is_public", "is_contact_sales", "is_signup_trial", "trial_days"]}),
+        ("Credits", {"fields": ["credit_model", "credit_allotment", "credit_per_seat"]}),
+        ("Quotas and limits", {"fields": ["grace_pct", "limit_members", "limit_spaces", "limit_concurrent_sessions", "limit_storage_mb"]}),
+        ("Features", {"fields": ["feature_sso", "feature_scim", "feature_custom_limits", "feature_priority_support"]}),
+    ]
+
+
+@admin.register(Meter)
+class MeterAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "unit", "display_order"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(QuotaOverride)
+class QuotaOverrideAdmin(admin.ModelAdmin):
+    list_display = ["org", "meter", "monthly_quota"]
+    search_fields = ["org__slug", "org__name"]
+    list_filter = ["meter"]
+    raw_id_fields = ["org"]

@@ -1,0 +1,47 @@
+"""Domain errors carry a machine code and a human message; views and the API turn them into 4xx answers."""
+
+from __future__ import annotations
+
+
+class BillingError(Exception):
+    code = "billing_error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class InvalidInput(BillingError):
+    code = "invalid"
+    status = 400
+
+
+class NotAllowed(BillingError):
+    code = "permission_denied"
+    status = 403
+
+
+class BillingLimitReached(BillingError):
+    code = "billing_limit_reached"
+    status = 403
+
+
+class Conflict(BillingError):
+    code = "conflict"
+    status = 409
+
+
+class NotFound(BillingError):
+    code = "not_found"
+    status = 404
+
+
+def invalid_from_validation_error(error: Exception) -> InvalidInput:
+    """A Django ValidationError as an InvalidInput with per-field messages."""
+    message_dict = getattr(error, "message_dict", None) or {"__all__": list(getattr(error, "messages", [str(error)]))}
+    first = next(iter(message_dict.values()))[0]
+    return InvalidInput(first, fields={name: list(messages) for name, messages in message_dict.items()})
