@@ -1,0 +1,105 @@
+"""The payment boundary: plain dataclasses in and out, one provider per call.
+
+`local` (the default) needs nothing external; `stripe` goes through dj-stripe. Business rules never import a
+provider directly; they call `get_provider()` and speak in these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from billing_portal.core.money import Money
+
+
+@dataclass(frozen=True)
+class PaymentMethodRef:
+    test_card: str = ""
+    stripe_payment_method_id: str = ""
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    org_id: int
+    amount: Money
+    description: str
+    idempotency_key: str
+    payment_method: PaymentMethodRef
+    on_session: bool = False
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    succeeded: bool
+    reference: str = ""
+    failure_code: str = ""
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    org_id: int
+    plan_code: str
+    interval: str
+    seats: int
+    currency: str
+    success_url: str
+    cancel_url: str
+    customer_email: str
+
+
+@dataclass(frozen=True)
+class Redirect:
+    url: str
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentMethodSetupRequest:
+    org_id: int
+    return_url: str
+    customer_email: str
+
+
+@dataclass(frozen=True)
+class SeatQuantityUpdate:
+    org_id: int
+    subscription_reference: str
+    quantity: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class CancellationUpdate:
+    org_id: int
+    subscription_reference: str
+    cancel_at_period_end: bool
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class CustomerUpdate:
+    org_id: int
+    name: str
+    email: str
+    tax_id: str
+    address: str
+    country: str
+
+
+class PaymentProvider(Protocol):
+    name: str
+    # Whether the provider bills subscriptions itself (Stripe) or the portal invoices and charges (local).
+    bills_subscriptions: bool
+
+    def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def checkout(self, request: CheckoutRequest) -> Redirect: ...
+
+    def payment_method_setup(self, request: PaymentMethodSetupRequest) -> Redirect: ...
+
+    def set_seat_quantity(self, update: SeatQuantityUpdate) -> None: ...
+
+    def set_cancellation(self, update: CancellationUpdate) -> None: ...
+
+    def update_customer(self, update: CustomerUpdate) -> None: ...

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from django.core.files.storage import Storage, storages
+from django.db import models
+from django.db.models import Q
+
+from billing_portal.core.money import CURRENCY_CHOICES, Money
+
+
+def invoice_pdf_storage() -> Storage:
+    """PDFs live in private storage, served only through the permission-checked download."""
+    return storages["invoice_pdfs"]
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    PAST_DUE = "past_due", "Past due"
+    VOID = "void", "Void"
+    UNCOLLECTIBLE = "uncollectible", "Uncollectible"
+
+
+UNPAID_STATUSES = (InvoiceStatus.OPEN, InvoiceStatus.PAST_DUE)
+
+
+class InvoiceKind(models.TextChoices):
+    SUBSCRIPTION_START = "subscription_start", "First payment"
+    RENEWAL = "renewal", "Renewal"
+    UPGRADE = "upgrade", "Plan change"
+    TOPUP = "topup", "Credit top-up"
+    MANUAL = "manual", "Manual"
+    STRIPE = "stripe", "Stripe"
+
+
+class LineKind(models.TextChoices):
+    PLAN = "plan", "Plan"
+    SEATS = "seats", "Seats"
+    SEAT_PRORATION = "seat_proration", "Seat change (prorated)"
+    PLAN_PRORATION = "plan_proration", "Plan change (prorated)"
+    USAGE_OVERAGE = "usage_overage", "Usage overage"
+    CREDIT_TOPUP = "credit_topup", "Credit top-up"
+    CREDITS_APPLIED = "credits_applied", "Credits applied"
+    DISCOUNT = "discount", "Discount"
+
+
+class TaxRate(models.Model):
+    """Tax charged on invoices to orgs in a country, in basis points (1,900 = 19%)."""
+
+    country = models.CharField(max_length=2, unique=True, help_text="ISO 3166-1 alpha-2 code.")
+    name = models.CharField(max_length=40, help_text="Shown on invoices, e.g. 'VAT'.")
+    rate_bp = models.PositiveIntegerField("rate (basis points)")
+
+    class Meta:
+        ordering = ["country"]
+
+    def __str__(self) -> str:
+        return f"{self.country} {self.name} {self.rate_bp / 100:g}%"
+
+
+class InvoiceSequence(models.Model):
+    """A gap-free counter; finalization locks its row, so numbers never repeat or skip."""
+
+    key = models.CharField(max_length=20, unique=True)
+    last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.last_value}"
+
+
+class Invoice(models.Model):
+    org = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="invoices")
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription", null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
+    kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    number = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=14, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT, db_index=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    created_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    # What the buyer's details were when the invoice was finalized.
+    billed_name = models.CharField(max_length=200, blank=True)
+    billing_email = models.EmailField(blank=True)
+    tax_id = models.CharField("tax ID", max_length=64, blank=True)
+    billing_address = models.TextField(blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    tax_name = models.CharField(max_length=40, blank=True)
+    tax_rate_bp = models.PositiveIntegerField(default=0)
+    subtotal = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    amount_paid = models.BigIntegerField(default=0)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    next_payment_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    memo = models.TextField(blank=True)
+    stripe_invoice_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    pdf = models.FileField(upload_to="%Y/%m/", blank=True, storage=invoice_pdf_storage)
+    pdf_rendered_at = models.DateTimeField(null=True, blank=True)
+    pdf_fingerprint = models.CharField(max_length=64, blank=True, help_text="What the stored PDF was made from.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["org", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"],
+                condition=Q(kind="renewal"),
+                name="one_renewal_invoice_per_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__isnull=False) | Q(stripe_invoice_id__isnull=False),
+                name="finalized_invoices_have_numbers",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft #{self.pk}"
+
+    @property
+    def is_finalized(self) -> bool:
+        return self.status != InvoiceStatus.DRAFT
+
+    @property
+    def amount_due(self) -> Money:
+        return Money(max(self.total - self.amount_paid, 0), self.currency)
+
+    def money(self, field: str) -> Money:
+        return Money(getattr(self, field), self.currency)
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20, choices=LineKind.choices)
+    description = models.CharField(max_length=300)
+    quantity = models.IntegerField(default=1)
+    unit_amount = models.BigIntegerField(null=True, blank=True)
+    amount = models.BigIntegerField()
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_position_unique")]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class InvoiceEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    FINALIZED = "finalized", "Finalized"
+    PAID = "paid", "Paid"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    VOIDED = "voided", "Voided"
+    UNCOLLECTIBLE = "uncollectible", "Marked uncollectible"
+    PDF_RENDERED = "pdf_rendered", "PDF rendered"
+    SENT = "sent", "Sent"
+
+
+class InvoiceEvent(models.Model):
+    """Append-only history of one invoice."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=InvoiceEventKind.choices)
+    at = models.DateTimeField()
+    actor_label = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.kind}"

@@ -1,0 +1,245 @@
+"""Invoice writes: drafts, finalization with gap-free numbers, payments, failures and voids.
+
+A finalized invoice never changes its lines or amounts; later corrections are voids (for unpaid invoices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+
+from billing_portal.audit.services import Actor, audit_record
+from billing_portal.core import clock
+from billing_portal.core.errors import Conflict, InvalidInput
+from billing_portal.core.money import Money
+from billing_portal.subscriptions.periods import Period
+from invoices.models import (
+    UNPAID_STATUSES,
+    Invoice,
+    InvoiceEvent,
+    InvoiceEventKind,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+    TaxRate,
+)
+
+if TYPE_CHECKING:
+    from accounts.models import Organization
+    from billing_portal.subscriptions.models import Subscription
+
+# Retry a failed payment after 1, 3 and 5 days; the last failure ends dunning.
+RETRY_SCHEDULE = (timedelta(days=1), timedelta(days=3), timedelta(days=5))
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One invoice line; the amount is always quantity x unit amount."""
+
+    kind: str
+    description: str
+    unit_amount: Money
+    quantity: int = 1
+    period: Period | None = None
+
+    @property
+    def amount(self) -> Money:
+        return self.unit_amount * self.quantity
+
+
+def _event(invoice: Invoice, event_kind: str, actor: Actor, **data: Any) -> None:
+    InvoiceEvent.objects.create(
+        invoice=invoice, kind=event_kind, at=clock.now(org=invoice.org), actor_label=actor.label, data=data
+    )
+
+
+def invoice_create_draft(
+    *,
+    org: Organization,
+    kind: str,
+    currency: str,
+    lines: Sequence[LineSpec],
+    period: Period,
+    actor: Actor,
+    subscription: Subscription | None = None,
+    memo: str = "",
+) -> Invoice:
+    if not lines:
+        raise InvalidInput("An invoice needs at least one line.")
+    for line in lines:
+        if line.unit_amount.currency != currency:
+            raise InvalidInput(f"Line {line.description!r} is in {line.unit_amount.currency}, not {currency}.")
+    with transaction.atomic():
+        invoice = Invoice.objects.create(
+            org=org,
+            subscription=subscription,
+            kind=kind,
+            currency=currency,
+            period_start=period.start,
+            period_end=period.end,
+            created_at=clock.now(org=org),
+            memo=memo,
+        )
+        InvoiceLine.objects.bulk_create(
+            InvoiceLine(
+                invoice=invoice,
+                position=position,
+                kind=line.kind,
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount.amount,
+                amount=line.amount.amount,
+                period_start=line.period.start if line.period else None,
+                period_end=line.period.end if line.period else None,
+            )
+            for position, line in enumerate(lines, start=1)
+        )
+        _event(invoice, InvoiceEventKind.CREATED, actor, kind=kind)
+    return invoice
+
+
+def _next_number(issued_at: datetime) -> str:
+    """Take the next number of the year's sequence under a row lock (call inside a transaction)."""
+    key = str(issued_at.year)
+    InvoiceSequence.objects.bulk_create([InvoiceSequence(key=key)], ignore_conflicts=True)
+    sequence = InvoiceSequence.objects.select_for_update().get(key=key)
+    sequence.last_value += 1
+    sequence.save(update_fields=["last_value"])
+    prefix = getattr(settings, "INVOICE_NUMBER_PREFIX", "BP")
+    return f"{prefix}-{key}-{sequence.last_value:06d}"
+
+
+def _tax_for(country: str) -> TaxRate | None:
+    return TaxRate.objects.filter(country=country).first()
+
+
+def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = timedelta(0)) -> Invoice:
+    """Freeze the invoice: snapshot the buyer, compute tax and totals, and give it the next number."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().select_related("org").get(pk=invoice.pk)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise Conflict(f"Invoice {invoice} is already finalized.")
+        org = invoice.org
+        now = clock.now(org=org)
+        subtotal = sum(invoice.lines.values_list("amount", flat=True))
+        rate = _tax_for(org.country)
+        invoice.tax_name = rate.name if rate else ""
+        invoice.tax_rate_bp = rate.rate_bp if rate else 0
+        invoice.subtotal = subtotal
+        invoice.tax = Money(subtotal, invoice.currency).percent_bp(invoice.tax_rate_bp).amount if subtotal > 0 else 0
+        invoice.total = invoice.subtotal + invoice.tax
+        invoice.billed_name = org.name
+        invoice.billing_email = org.billing_email
+        invoice.tax_id = org.tax_id
+        invoice.billing_address = org.billing_address
+        invoice.country = org.country
+        invoice.issued_at = now
+        invoice.due_at = now + due_in
+        invoice.number = _next_number(now)
+        invoice.status = InvoiceStatus.OPEN
+        if invoice.total <= 0:
+            invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
+        invoice.save()
+        _event(invoice, InvoiceEventKind.FINALIZED, actor, number=invoice.number, total=invoice.total)
+        if invoice.status == InvoiceStatus.PAID:
+            _event(invoice, InvoiceEventKind.PAID, actor, amount=0)
+        audit_record(org=org, actor=actor, action="invoice.finalized", target=invoice,
+                     after={"number": invoice.number, "total": invoice.total, "status": invoice.status})
+        transaction.on_commit(lambda: _render_later(invoice.pk))
+    return invoice
+
+
+def _render_later(invoice_id: int) -> None:
+    from invoices.tasks import render_invoice_pdf
+
+    render_invoice_pdf.delay(invoice_id)
+
+
+def invoice_record_payment(*, invoice: Invoice, amount: Money, actor: Actor, reference: str = "") -> Invoice:
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status not in UNPAID_STATUSES:
+            raise Conflict(f"Invoice {invoice} is {invoice.get_status_display().lower()}; nothing to pay.")
+        before = invoice.status
+        invoice.amount_paid += amount.amount
+        if invoice.amount_paid >= invoice.total:
+            invoice.status = InvoiceStatus.PAID
+            invoice.paid_at = clock.now(org=invoice.org)
+            invoice.next_payment_attempt_at = None
+        invoice.save()
+        _event(invoice, InvoiceEventKind.PAID, actor, amount=amount.amount, reference=reference)
+        audit_record(org=invoice.org, actor=actor, action="invoice.paid", target=invoice,
+                     before={"status": before}, after={"status": invoice.status, "amount_paid": invoice.amount_paid})
+        transaction.on_commit(lambda: _render_later(invoice.pk))
+    return invoice
+
+
+def invoice_record_failure(*, invoice: Invoice, actor: Actor, code: str, message: str) -> Invoice:
+    """A failed attempt: the invoice is past due, with the next retry scheduled while retries remain."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status not in UNPAID_STATUSES:
+            raise Conflict(f"Invoice {invoice} is not awaiting payment.")
+        before = invoice.status
+        now = clock.now(org=invoice.org)
+        invoice.attempt_count += 1
+        invoice.status = InvoiceStatus.PAST_DUE
+        retry_index = invoice.attempt_count - 1
+        invoice.next_payment_attempt_at = now + RETRY_SCHEDULE[retry_index] if retry_index < len(RETRY_SCHEDULE) else None
+        invoice.save()
+        _event(invoice, InvoiceEventKind.PAYMENT_FAILED, actor, code=code, message=message,
+               attempt=invoice.attempt_count)
+        if before != InvoiceStatus.PAST_DUE:
+            audit_record(org=invoice.org, actor=actor, action="invoice.past_due", target=invoice,
+                         before={"status": before}, after={"status": invoice.status}, reason=message)
+            transaction.on_commit(lambda: _render_later(invoice.pk))
+    return invoice
+
+
+def _close_unpaid(invoice: Invoice, *, status: str, event: str, actor: Actor, reason: str) -> Invoice:
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status not in UNPAID_STATUSES:
+            raise Conflict(f"Only open or past-due invoices can be {status}; {invoice} is {invoice.status}.")
+        before = invoice.status
+        invoice.status = status
+        invoice.next_payment_attempt_at = None
+        invoice.save()
+        _event(invoice, event, actor, reason=reason)
+        audit_record(org=invoice.org, actor=actor, action=f"invoice.{status}", target=invoice,
+                     before={"status": before}, after={"status": status}, reason=reason)
+        transaction.on_commit(lambda: _render_later(invoice.pk))
+    return invoice
+
+
+def invoice_void(*, invoice: Invoice, actor: Actor, reason: str) -> Invoice:
+    return _close_unpaid(invoice, status=InvoiceStatus.VOID, event=InvoiceEventKind.VOIDED, actor=actor, reason=reason)
+
+
+def invoice_mark_uncollectible(*, invoice: Invoice, actor: Actor, reason: str) -> Invoice:
+    return _close_unpaid(
+        invoice, status=InvoiceStatus.UNCOLLECTIBLE, event=InvoiceEventKind.UNCOLLECTIBLE, actor=actor, reason=reason
+    )
+
+
+def invoice_issue(
+    *,
+    org: Organization,
+    kind: str,
+    currency: str,
+    lines: Sequence[LineSpec],
+    period: Period,
+    actor: Actor,
+    subscription: Subscription | None = None,
+) -> Invoice:
+    """Create and finalize in one step: what the local provider does for every charge it makes."""
+    with transaction.atomic():
+        draft = invoice_create_draft(
+            org=org, kind=kind, currency=currency, lines=lines, period=period, actor=actor, subscription=subscription
+        )
+        return invoice_finalize(invoice=draft, actor=actor)
