@@ -7,6 +7,7 @@ provider directly; they call `get_provider()` and speak in these types.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from billing_portal.core.money import Money
@@ -87,6 +88,38 @@ class CustomerUpdate:
     country: str
 
 
+@dataclass(frozen=True)
+class PlanChangeRequest:
+    """Move a provider-billed subscription to another plan/interval, now (prorated) or at period end."""
+
+    org_id: int
+    subscription_reference: str
+    plan_code: str
+    interval: str
+    currency: str
+    seats: int
+    at_period_end: bool
+    proration_at: datetime
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    description: str
+    amount: Money
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlanChangeQuote:
+    """What a plan change costs today; confirming with the same `proration_at` charges exactly this."""
+
+    amount_due: Money
+    lines: tuple[QuoteLine, ...]
+    proration_at: datetime
+
+
 class PaymentProvider(Protocol):
     name: str
     # Whether the provider bills subscriptions itself (Stripe) or the portal invoices and charges (local).
@@ -103,3 +136,11 @@ class PaymentProvider(Protocol):
     def set_cancellation(self, update: CancellationUpdate) -> None: ...
 
     def update_customer(self, update: CustomerUpdate) -> None: ...
+
+
+class SubscriptionBillingProvider(PaymentProvider, Protocol):
+    """A provider that bills subscriptions itself (Stripe): plan changes go to it, and come back by webhook."""
+
+    def preview_plan_change(self, request: PlanChangeRequest) -> PlanChangeQuote: ...
+
+    def change_plan(self, request: PlanChangeRequest) -> None: ...
