@@ -24,6 +24,7 @@ from billing_portal.core.errors import (
     invalid_from_validation_error,
 )
 from billing_portal.core.models import TestClock
+from billing_portal.payments.services import customer_push, payment_method_add_test_card
 from billing_portal.subscriptions.services.seats import member_limit_check, seats_sync, subscription_locked
 from billing_portal.subscriptions.services.start import subscription_start
 
@@ -89,11 +90,17 @@ def org_sign_up(
     plan: Plan | None = None,
     interval: str = Interval.MONTH,
     trial: bool = True,
+    test_card: str = "",
     **org_fields: object,
 ) -> Organization:
-    """A new org with `owner` as OWNER, on the catalog's sign-up plan unless one is given."""
+    """A new org with `owner` as OWNER, on the catalog's sign-up plan unless one is given.
+
+    `test_card` attaches one of the local provider's test cards before the subscription starts (ops and demos).
+    """
     with transaction.atomic():
         org = org_create(name=name, owner=owner, actor=actor, **org_fields)  # type: ignore[arg-type]
+        if test_card:
+            payment_method_add_test_card(org=org, card=test_card, actor=actor)
         subscription_start(org=org, plan=plan or signup_plan(), interval=interval, trial=trial, actor=actor)
     return org
 
@@ -251,3 +258,44 @@ def space_create(*, org: Organization, name: str, by: Membership | None = None) 
     if Space.objects.filter(org=org, slug=slug).exists():
         raise Conflict(f"A space named {name!r} already exists.", fields={"name": ["Already taken."]})
     return Space.objects.create(org=org, name=name, slug=slug, created_at=clock.now(org=org))
+
+
+def org_update_billing_details(
+    *, org: Organization, by: Membership, billing_email: str, tax_id: str, billing_address: str, country: str
+) -> Organization:
+    """Billing email, tax ID and address apply to every invoice finalized from now on (and to Stripe's customer)."""
+    if not permissions.can_manage_members(by) or by.org_id != org.pk:
+        raise NotAllowed("Only the owner or an admin can change billing details.")
+    before = {"billing_email": org.billing_email, "tax_id": org.tax_id, "billing_address": org.billing_address,
+              "country": org.country}
+    org.billing_email, org.tax_id = billing_email.strip().lower(), tax_id.strip()
+    org.billing_address, org.country = billing_address.strip(), country.strip().upper()
+    try:
+        org.full_clean()
+    except ValidationError as error:
+        raise invalid_from_validation_error(error) from None
+    after = {"billing_email": org.billing_email, "tax_id": org.tax_id, "billing_address": org.billing_address,
+             "country": org.country}
+    if after == before:
+        return org
+    with transaction.atomic():
+        org.save(update_fields=["billing_email", "tax_id", "billing_address", "country"])
+        audit_record(org=org, actor=Actor.for_user(by.user), action="org.billing_details_changed", target=org,
+                     before=before, after=after)
+        transaction.on_commit(lambda: customer_push(org))
+    return org
+
+
+def org_set_credit_alert_threshold(*, org: Organization, pct: int, by: Membership) -> Organization:
+    """Owners are emailed when the credit pool falls below `pct` percent of what the cycle made available."""
+    if not permissions.can_manage_members(by) or by.org_id != org.pk:
+        raise NotAllowed("Only the owner or an admin can change the credit alert.")
+    if type(pct) is not int or not 1 <= pct <= 100:
+        raise InvalidInput("Choose a whole percentage from 1 to 100.", fields={"threshold_pct": ["1 to 100."]})
+    before = org.credit_alert_threshold_pct
+    if before != pct:
+        Organization.objects.filter(pk=org.pk).update(credit_alert_threshold_pct=pct)
+        org.credit_alert_threshold_pct = pct
+        audit_record(org=org, actor=Actor.for_user(by.user), action="org.credit_alert_changed", target=org,
+                     before={"threshold_pct": before}, after={"threshold_pct": pct})
+    return org

@@ -117,6 +117,13 @@ class Invoice(models.Model):
                 name="finalized_invoices_have_numbers",
             ),
         ]
+        # For finance staff (superusers have it anyway): the admin's month ZIP of PDFs and CSV.
+        permissions = [
+            ("export_invoices", "Can export invoices (PDFs and CSV) for finance"),
+            ("void_invoice", "Can void open or past-due invoices"),
+            ("resend_invoice", "Can email an invoice to its billing email again"),
+            ("rerender_invoice_pdf", "Can re-render invoice PDFs"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Draft #{self.pk}"
@@ -161,6 +168,7 @@ class InvoiceEventKind(models.TextChoices):
     UNCOLLECTIBLE = "uncollectible", "Marked uncollectible"
     PDF_RENDERED = "pdf_rendered", "PDF rendered"
     SENT = "sent", "Sent"
+    REFUNDED = "refunded", "Refunded"
 
 
 class InvoiceEvent(models.Model):

@@ -11,12 +11,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
 
 from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
 from billing_portal.core.errors import Conflict, InvalidInput
 from billing_portal.core.money import Money
+from billing_portal.core.queueing import enqueue
 from billing_portal.subscriptions.periods import Period
 from invoices.models import (
     UNPAID_STATUSES,
@@ -52,7 +54,7 @@ class LineSpec:
         return self.unit_amount * self.quantity
 
 
-def _event(invoice: Invoice, event_kind: str, actor: Actor, **data: Any) -> None:
+def invoice_event_record(invoice: Invoice, event_kind: str, actor: Actor, **data: Any) -> None:
     InvoiceEvent.objects.create(
         invoice=invoice, kind=event_kind, at=clock.now(org=invoice.org), actor_label=actor.label, data=data
     )
@@ -99,7 +101,7 @@ def invoice_create_draft(
             )
             for position, line in enumerate(lines, start=1)
         )
-        _event(invoice, InvoiceEventKind.CREATED, actor, kind=kind)
+        invoice_event_record(invoice, InvoiceEventKind.CREATED, actor, kind=kind)
     return invoice
 
 
@@ -114,24 +116,32 @@ def _next_number(issued_at: datetime) -> str:
     return f"{prefix}-{key}-{sequence.last_value:06d}"
 
 
-def _tax_for(country: str) -> TaxRate | None:
-    return TaxRate.objects.filter(country=country).first()
+@dataclass(frozen=True)
+class Tax:
+    name: str
+    rate_bp: int
+    amount: Money
+
+
+def invoice_tax(*, country: str, subtotal: Money) -> Tax:
+    """The tax on a subtotal for a buyer in `country`: what finalization charges and previews show."""
+    rate = TaxRate.objects.filter(country=country).first()
+    if rate is None or subtotal.amount <= 0:
+        return Tax(rate.name if rate else "", rate.rate_bp if rate else 0, Money.zero(subtotal.currency))
+    return Tax(rate.name, rate.rate_bp, subtotal.percent_bp(rate.rate_bp))
 
 
 def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = timedelta(0)) -> Invoice:
     """Freeze the invoice: snapshot the buyer, compute tax and totals, and give it the next number."""
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("org").get(pk=invoice.pk)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("org").get(pk=invoice.pk)
         if invoice.status != InvoiceStatus.DRAFT:
             raise Conflict(f"Invoice {invoice} is already finalized.")
         org = invoice.org
         now = clock.now(org=org)
-        subtotal = sum(invoice.lines.values_list("amount", flat=True))
-        rate = _tax_for(org.country)
-        invoice.tax_name = rate.name if rate else ""
-        invoice.tax_rate_bp = rate.rate_bp if rate else 0
-        invoice.subtotal = subtotal
-        invoice.tax = Money(subtotal, invoice.currency).percent_bp(invoice.tax_rate_bp).amount if subtotal > 0 else 0
+        invoice.subtotal = sum(invoice.lines.values_list("amount", flat=True))
+        tax = invoice_tax(country=org.country, subtotal=invoice.money("subtotal"))
+        invoice.tax_name, invoice.tax_rate_bp, invoice.tax = tax.name, tax.rate_bp, tax.amount.amount
         invoice.total = invoice.subtotal + invoice.tax
         invoice.billed_name = org.name
         invoice.billing_email = org.billing_email
@@ -145,9 +155,9 @@ def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = time
         if invoice.total <= 0:
             invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
         invoice.save()
-        _event(invoice, InvoiceEventKind.FINALIZED, actor, number=invoice.number, total=invoice.total)
+        invoice_event_record(invoice, InvoiceEventKind.FINALIZED, actor, number=invoice.number, total=invoice.total)
         if invoice.status == InvoiceStatus.PAID:
-            _event(invoice, InvoiceEventKind.PAID, actor, amount=0)
+            invoice_event_record(invoice, InvoiceEventKind.PAID, actor, amount=0)
         audit_record(org=org, actor=actor, action="invoice.finalized", target=invoice,
                      after={"number": invoice.number, "total": invoice.total, "status": invoice.status})
         transaction.on_commit(lambda: _render_later(invoice.pk))
@@ -157,7 +167,7 @@ def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = time
 def _render_later(invoice_id: int) -> None:
     from invoices.tasks import render_invoice_pdf
 
-    render_invoice_pdf.delay(invoice_id)
+    enqueue(render_invoice_pdf, invoice_id)
 
 
 def invoice_record_payment(*, invoice: Invoice, amount: Money, actor: Actor, reference: str = "") -> Invoice:
@@ -172,7 +182,7 @@ def invoice_record_payment(*, invoice: Invoice, amount: Money, actor: Actor, ref
             invoice.paid_at = clock.now(org=invoice.org)
             invoice.next_payment_attempt_at = None
         invoice.save()
-        _event(invoice, InvoiceEventKind.PAID, actor, amount=amount.amount, reference=reference)
+        invoice_event_record(invoice, InvoiceEventKind.PAID, actor, amount=amount.amount, reference=reference)
         audit_record(org=invoice.org, actor=actor, action="invoice.paid", target=invoice,
                      before={"status": before}, after={"status": invoice.status, "amount_paid": invoice.amount_paid})
         transaction.on_commit(lambda: _render_later(invoice.pk))
@@ -192,7 +202,7 @@ def invoice_record_failure(*, invoice: Invoice, actor: Actor, code: str, message
         retry_index = invoice.attempt_count - 1
         invoice.next_payment_attempt_at = now + RETRY_SCHEDULE[retry_index] if retry_index < len(RETRY_SCHEDULE) else None
         invoice.save()
-        _event(invoice, InvoiceEventKind.PAYMENT_FAILED, actor, code=code, message=message,
+        invoice_event_record(invoice, InvoiceEventKind.PAYMENT_FAILED, actor, code=code, message=message,
                attempt=invoice.attempt_count)
         if before != InvoiceStatus.PAST_DUE:
             audit_record(org=invoice.org, actor=actor, action="invoice.past_due", target=invoice,
@@ -210,7 +220,7 @@ def _close_unpaid(invoice: Invoice, *, status: str, event: str, actor: Actor, re
         invoice.status = status
         invoice.next_payment_attempt_at = None
         invoice.save()
-        _event(invoice, event, actor, reason=reason)
+        invoice_event_record(invoice, event, actor, reason=reason)
         audit_record(org=invoice.org, actor=actor, action=f"invoice.{status}", target=invoice,
                      before={"status": before}, after={"status": status}, reason=reason)
         transaction.on_commit(lambda: _render_later(invoice.pk))
@@ -243,3 +253,41 @@ def invoice_issue(
             org=org, kind=kind, currency=currency, lines=lines, period=period, actor=actor, subscription=subscription
         )
         return invoice_finalize(invoice=draft, actor=actor)
+
+
+def invoice_send(*, invoice: Invoice, actor: Actor) -> Invoice:
+    """Email the invoice's current PDF to the billing email it was issued to; in its history, and audited."""
+    # invoices.pdf imports this module, so it is imported here.
+    from invoices.pdf import invoice_document_name, invoice_pdf_open, invoice_render_pdf
+
+    if not invoice.is_finalized:
+        raise Conflict(f"{invoice} is a draft; only finalized invoices are sent.")
+    if not invoice.billing_email:
+        raise InvalidInput(f"{invoice} has no billing email to send it to.", code="no_billing_email")
+    invoice = invoice_render_pdf(invoice=invoice, actor=actor)
+    name = invoice_document_name(invoice)
+    seller = settings.BILLING_SELLER["name"]
+    body = (f"Hello {invoice.billed_name},\n\nplease find invoice {name} from {seller} attached (total "
+            f"{invoice.money('total').format()}, amount due {invoice.amount_due.format()}).\n\n{seller}\n")
+    subject = f"Invoice {name} from {seller}"
+    message = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [invoice.billing_email])
+    with invoice_pdf_open(invoice) as pdf:
+        message.attach(f"{name}.pdf", pdf.read(), "application/pdf")
+    message.send()
+    with transaction.atomic():
+        invoice_event_record(invoice, InvoiceEventKind.SENT, actor, to=invoice.billing_email)
+        audit_record(org=invoice.org, actor=actor, action="invoice.sent", target=invoice,
+                     after={"to": invoice.billing_email, "number": invoice.number})
+    return invoice
+
+
+def invoice_pdf_refresh(*, invoice: Invoice, actor: Actor) -> bool:
+    """Staff's re-render: the stored PDF is made again if stale or missing; audited. True when a file was made."""
+    from invoices.pdf import invoice_render_pdf  # imported here: invoices.pdf imports this module
+
+    before = Invoice.objects.values_list("pdf", flat=True).get(pk=invoice.pk)
+    current = invoice_render_pdf(invoice=invoice, actor=actor)
+    rendered = current.pdf.name != before
+    audit_record(org=current.org, actor=actor, action="invoice.pdf_refreshed", target=current,
+                 before={"file": before}, after={"file": current.pdf.name, "rendered": rendered})
+    return rendered

@@ -41,6 +41,47 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+FIRST_PARTY_APPS = {"core", "audit", "accounts", "catalog", "subscriptions", "payments", "metering", "invoices",
+                    "api", "portal"}
+
+
+def _seed_if_flushed() -> None:
+    """Transactional tests end with a flush that also empties what data migrations loaded (the plan catalog,
+    tax rates, beat schedules...). Re-run our data migrations' forward functions when that happened."""
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations.special import RunPython
+
+    from billing_portal.catalog.models import Plan
+
+    if Plan.objects.exists():
+        return
+    graph = MigrationLoader(connection).graph
+    seen: set[tuple[str, str]] = set()
+    for leaf in graph.leaf_nodes():
+        for node in graph.forwards_plan(leaf):
+            if node in seen or node[0] not in FIRST_PARTY_APPS:
+                continue
+            seen.add(node)
+            for operation in graph.nodes[node].operations:
+                if isinstance(operation, RunPython):
+                    operation.code(apps, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _seed_session(django_db_setup, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    with django_db_blocker.unblock():
+        _seed_if_flushed()
+
+
+@pytest.fixture(autouse=True)
+def _seed_transactional(request) -> None:  # type: ignore[no-untyped-def]
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        _seed_if_flushed()
+
+
 @pytest.fixture
 def system_actor() -> Actor:
     return Actor.system("tests")

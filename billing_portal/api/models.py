@@ -39,6 +39,10 @@ class ApiKey(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "API key"
+        permissions = [
+            ("issue_api_key", "Issue an org's API keys (the secret is shown once)"),
+            ("revoke_api_key", "Revoke an org's API keys"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from billing_portal.catalog.models import Meter, Plan, PlanPrice, PlanQuota, QuotaOverride
+from billing_portal.core.admin import AppendOnlyAdmin, AuditedChangesAdmin
 
 
 class PlanPriceInline(admin.TabularInline):
@@ -14,7 +15,9 @@ class PlanQuotaInline(admin.TabularInline):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedChangesAdmin):
+    """The catalog: a price or quota change applies to every org on the plan; each saved change is audited."""
+
     list_display = [
         "name", "code", "display_order", "is_public", "is_contact_sales", "is_signup_trial", "trial_days",
         "credit_model", "grace_pct", "limit_members",
@@ -38,8 +41,10 @@ class MeterAdmin(admin.ModelAdmin):
 
 
 @admin.register(QuotaOverride)
-class QuotaOverrideAdmin(admin.ModelAdmin):
+class QuotaOverrideAdmin(AppendOnlyAdmin):
+    """Set through an organization's "Assign Enterprise" operation, which audits them."""
+
     list_display = ["org", "meter", "monthly_quota"]
     search_fields = ["org__slug", "org__name"]
     list_filter = ["meter"]
-    raw_id_fields = ["org"]
+    list_select_related = ["org", "meter"]

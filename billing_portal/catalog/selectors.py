@@ -86,6 +86,11 @@ def plan_price(plan: Plan, currency: str) -> PlanPrice:
     return price
 
 
+def plan_is_free(plan: Plan, currency: str) -> bool:
+    """Free means no price at all; contact-sales plans have negotiated prices even when the catalog shows none."""
+    return not plan.is_contact_sales and plan_price(plan, currency).is_free
+
+
 def public_plans() -> list[Plan]:
     return list(
         Plan.objects.filter(is_public=True).prefetch_related("quotas__meter", "prices").order_by("display_order")

@@ -11,7 +11,7 @@ from billing_portal.core import clock
 from billing_portal.core.errors import InvalidInput
 from billing_portal.payments.models import Charge, ChargeStatus, MethodKind, PaymentMethod, TestCard
 from billing_portal.payments.providers import get_provider
-from billing_portal.payments.providers.base import ChargeRequest, ChargeResult, PaymentMethodRef
+from billing_portal.payments.providers.base import ChargeRequest, ChargeResult, CustomerUpdate, PaymentMethodRef
 from invoices.models import UNPAID_STATUSES, Invoice
 from invoices.services import invoice_record_failure, invoice_record_payment
 
@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from accounts.models import Organization
 
 TEST_CARD_LAST4 = {TestCard.SUCCEEDS: "4242", TestCard.DECLINES: "0002", TestCard.NEEDS_ATTENTION: "3155"}
+
+
+def customer_details(org: Organization) -> CustomerUpdate:
+    return CustomerUpdate(org_id=org.pk, name=org.name, email=org.billing_email, tax_id=org.tax_id,
+                          address=org.billing_address, country=org.country)
+
+
+def customer_push(org: Organization) -> None:
+    """Give the provider the org's current billing details (Stripe keeps its customer in step; local: nothing)."""
+    get_provider().update_customer(customer_details(org))
 
 
 def payment_method_default(org: Organization) -> PaymentMethod | None:
@@ -50,10 +60,19 @@ def payment_method_add_test_card(*, org: Organization, card: str, actor: Actor) 
 
 
 def invoice_collect(*, invoice: Invoice, actor: Actor, on_session: bool = False) -> ChargeResult:
-    """Charge the org's default payment method for what the invoice still owes; records the attempt either way."""
+    """Charge the org's default payment method for what the invoice still owes; records the attempt either way.
+
+    A Stripe invoice is paid at Stripe; its mirror here changes when Stripe's webhook says so.
+    """
     provider = get_provider()
+    if invoice.stripe_invoice_id:
+        return provider.charge(ChargeRequest(
+            org_id=invoice.org_id, amount=invoice.amount_due, description=f"Invoice {invoice.number}",
+            idempotency_key=f"stripe-invoice:{invoice.stripe_invoice_id}:{invoice.attempt_count + 1}",
+            payment_method=PaymentMethodRef(), on_session=on_session, invoice_reference=invoice.stripe_invoice_id,
+        ))
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("org").get(pk=invoice.pk)
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("org").get(pk=invoice.pk)
         if invoice.status not in UNPAID_STATUSES:
             return ChargeResult(succeeded=invoice.amount_due.amount == 0, failure_code="not_payable")
         org = invoice.org

@@ -9,11 +9,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from accounts import permissions
 from accounts.models import Membership, Organization
+from billing_portal.audit.services import Actor
+from billing_portal.core.errors import NotAllowed
 
 SESSION_KEY = "current_org_id"
 
@@ -23,6 +26,10 @@ class PortalContext:
     org: Organization
     membership: Membership
     memberships: list[Membership]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.for_user(self.membership.user)
 
     @property
     def can_see_billing(self) -> bool:
@@ -49,17 +56,23 @@ def resolve(request: HttpRequest) -> PortalContext | None:
         return None
     chosen = request.session.get(SESSION_KEY)
     current = next((m for m in memberships if m.org_id == chosen), memberships[0])
+    # Prices and quotas of the current plan are read all over the pages: load them once.
+    prefetch_related_objects([current.org.subscription.plan], "prices", "quotas__meter")
     return PortalContext(org=current.org, membership=current, memberships=memberships)
 
 
 AccessRule = Callable[[PortalContext], bool]
 MEMBER: AccessRule = lambda ctx: True  # noqa: E731
 BILLING: AccessRule = lambda ctx: ctx.can_see_billing  # noqa: E731
-MEMBERS_ADMIN: AccessRule = lambda ctx: ctx.can_manage_members  # noqa: E731
+MANAGERS: AccessRule = lambda ctx: ctx.can_manage_members  # noqa: E731  (OWNER and ADMIN)
+OWNER: AccessRule = lambda ctx: ctx.can_change_billing  # noqa: E731
 
 
-def org_view(rule: AccessRule) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Sign-in required; the view gets `ctx` and answers 403 when the membership fails `rule`."""
+def org_view(
+    rule: AccessRule, *, writes: AccessRule | None = None
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Sign-in required; the view gets `ctx` and answers 403 when the membership fails `rule` (or, for a POST,
+    `writes`): a role that may not change something gets a 403, not a page that pretends to try."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
@@ -70,8 +83,13 @@ def org_view(rule: AccessRule) -> Callable[[Callable[..., HttpResponse]], Callab
                 return redirect("portal:no-org")
             if not rule(ctx):
                 raise PermissionDenied("Your role in this organization cannot open this page.")
+            if request.method == "POST" and writes is not None and not writes(ctx):
+                raise PermissionDenied("Your role in this organization cannot make this change.")
             request.portal = ctx  # type: ignore[attr-defined]
-            return view(request, ctx, *args, **kwargs)
+            try:
+                return view(request, ctx, *args, **kwargs)
+            except NotAllowed as error:
+                raise PermissionDenied(error.message) from error
 
         return wrapper
 

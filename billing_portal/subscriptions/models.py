@@ -6,6 +6,7 @@ from django.db.models import Q
 from billing_portal.catalog.models import Interval, Plan
 from billing_portal.catalog.selectors import plan_price
 from billing_portal.core.money import CURRENCY_CHOICES, Money
+from billing_portal.subscriptions.periods import Period
 
 
 class Status(models.TextChoices):
@@ -55,6 +56,13 @@ class Subscription(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(current_period_end__gt=models.F("current_period_start")), name="period_ends_after_start"),
         ]
+        # Staff operations in admin (superusers hold them all); the Support and Finance groups get some.
+        permissions = [
+            ("extend_trial", "Can extend a trial"),
+            ("change_plan", "Can change an org's plan or interval, cancel or resume"),
+            ("assign_enterprise", "Can assign Enterprise with custom prices and quotas"),
+            ("advance_test_clock", "Can advance an org's test clock"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.org} on {self.plan.code}/{self.interval} ({self.status})"
@@ -70,8 +78,12 @@ class Subscription(models.Model):
         return plan_price(self.plan, self.currency).seat(self.interval)
 
     @property
+    def period(self) -> Period:
+        return Period(self.current_period_start, self.current_period_end)
+
+    @property
     def is_paid(self) -> bool:
-        return self.recurring_price().amount > 0
+        return self.plan.is_contact_sales or self.recurring_price().amount > 0
 
     def recurring_price(self, *, seats: int | None = None) -> Money:
         """What one full period costs: base plus every seat."""
@@ -84,7 +96,11 @@ class Subscription(models.Model):
 
 
 class SeatChange(models.Model):
-    """Append-only seat ledger: the absolute billed quantity from `effective_at` on."""
+    """Append-only seat ledger: the absolute billed quantity from `effective_at` on.
+
+    Each row keeps the period and seat price it happened in, so its day-prorated charge or credit can be put
+    on the next invoice; `settled_invoice` marks the invoice that carried it.
+    """
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="seat_changes")
     effective_at = models.DateTimeField(db_index=True)
@@ -92,12 +108,36 @@ class SeatChange(models.Model):
     previous_quantity = models.PositiveIntegerField()
     idempotency_key = models.CharField(max_length=200, unique=True)
     reason = models.CharField(max_length=200)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    seat_price = models.BigIntegerField(help_text="Price of one seat for a whole period, minor units (0 when unbilled).")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    settled_invoice = models.ForeignKey(
+        "invoices.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="settled_seat_changes"
+    )
 
     class Meta:
         ordering = ["effective_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.previous_quantity} -> {self.quantity} at {self.effective_at:%Y-%m-%d}"
+
+
+class JobExecution(models.Model):
+    """One run of a billing job over all due orgs: when, how many, and how it ended (shown in admin)."""
+
+    job = models.CharField(max_length=40, db_index=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    processed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.job} at {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class JobRun(models.Model):

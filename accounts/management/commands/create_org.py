@@ -13,7 +13,9 @@ from accounts import services
 from accounts.models import User
 from billing_portal.audit.services import Actor
 from billing_portal.catalog.models import Interval, Plan
+from billing_portal.catalog.selectors import plan_is_free
 from billing_portal.core.errors import BillingError
+from billing_portal.payments.models import TestCard
 
 
 class Command(BaseCommand):
@@ -26,9 +28,18 @@ class Command(BaseCommand):
         parser.add_argument("--plan", help="Plan code; the catalog's sign-up plan when omitted.")
         parser.add_argument("--interval", choices=Interval.values, default=Interval.MONTH)
         parser.add_argument("--no-trial", action="store_true", help="Start a paid plan at once, without its trial.")
+        parser.add_argument(
+            "--card", choices=TestCard.values,
+            help="Attach a local test card first (default: 'succeeds' when a paid plan starts without a trial).",
+        )
         parser.add_argument("--timezone", default="UTC")
         parser.add_argument("--currency", default="USD")
         parser.add_argument("--test-clock", metavar="ISO-8601", help="Attach a test clock frozen at this instant.")
+
+    @staticmethod
+    def _default_card(plan: Plan | None, options: dict[str, Any]) -> str:
+        paid_now = plan is not None and options["no_trial"] and not plan_is_free(plan, options["currency"])
+        return TestCard.SUCCEEDS if paid_now else ""
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["timezone"] not in zoneinfo.available_timezones():
@@ -57,6 +68,7 @@ class Command(BaseCommand):
                 plan=plan,
                 interval=options["interval"],
                 trial=not options["no_trial"],
+                test_card=options["card"] or self._default_card(plan, options),
                 timezone=options["timezone"],
                 currency=options["currency"],
                 test_clock_at=clock_at,
@@ -77,6 +89,7 @@ class Command(BaseCommand):
                     "status": subscription.status,
                     "current_period_end": subscription.current_period_end.isoformat(),
                     "trial_end": subscription.trial_end.isoformat() if subscription.trial_end else None,
+                    "invoices": list(org.invoices.values_list("number", flat=True)),
                     "test_clock": org.test_clock.frozen_time.isoformat() if org.test_clock else None,
                 }
             )

@@ -10,7 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from billing_portal.core.errors import BillingError
 from billing_portal.core.money import Money
+
+
+class ProviderUnavailable(BillingError):
+    """The provider could not be reached or refused our credentials: nothing changed, try again later."""
+
+    code = "payment_provider_unavailable"
+    status = 503
+
+
+class PaymentDeclined(BillingError):
+    """The provider declined the payment a change needed (card declined, authentication required)."""
+
+    code = "payment_declined"
+    status = 402
 
 
 @dataclass(frozen=True)
@@ -27,10 +42,31 @@ class ChargeRequest:
     idempotency_key: str
     payment_method: PaymentMethodRef
     on_session: bool = False
+    # The provider's own invoice this payment settles (Stripe mode pays that Stripe invoice).
+    invoice_reference: str = ""
 
 
 @dataclass(frozen=True)
 class ChargeResult:
+    succeeded: bool
+    reference: str = ""
+    failure_code: str = ""
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """Give back `amount` of an earlier payment, named by the provider's reference for it."""
+
+    org_id: int
+    charge_reference: str
+    amount: Money
+    reason: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
     succeeded: bool
     reference: str = ""
     failure_code: str = ""
@@ -47,6 +83,8 @@ class CheckoutRequest:
     success_url: str
     cancel_url: str
     customer_email: str
+    # A trial already under way locally: the provider starts billing only when it ends.
+    trial_end: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +164,8 @@ class PaymentProvider(Protocol):
     bills_subscriptions: bool
 
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def refund(self, request: RefundRequest) -> RefundResult: ...
 
     def checkout(self, request: CheckoutRequest) -> Redirect: ...
 

@@ -16,6 +16,8 @@ from billing_portal.payments.providers.base import (
     CustomerUpdate,
     PaymentMethodSetupRequest,
     Redirect,
+    RefundRequest,
+    RefundResult,
     SeatQuantityUpdate,
 )
 
@@ -43,6 +45,15 @@ class LocalProvider:
                 succeeded=False, reference=reference, failure_code="card_declined", failure_message="Your card was declined."
             )
         return ChargeResult(succeeded=False, failure_code="no_payment_method", failure_message="No card on file.")
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Payments made with a test card are refunded at once; the key makes a retried refund the same one."""
+        if not request.charge_reference.startswith("ch_local_"):
+            return RefundResult(
+                succeeded=False, failure_code="unknown_charge", failure_message="Not a local test-card payment."
+            )
+        reference = "re_local_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        return RefundResult(succeeded=True, reference=reference)
 
     def checkout(self, request: CheckoutRequest) -> Redirect:
         query = urlencode({"plan": request.plan_code, "interval": request.interval})

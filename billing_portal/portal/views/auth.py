@@ -17,6 +17,7 @@ from billing_portal.audit.services import Actor
 from billing_portal.core.errors import BillingError
 from billing_portal.portal.context import SESSION_KEY
 from billing_portal.portal.forms import SignUpForm
+from billing_portal.portal.pages import redirect_to_next
 
 
 def sign_up(request: HttpRequest) -> HttpResponse:
@@ -62,10 +63,11 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def switch_org(request: HttpRequest) -> HttpResponse:
     wanted = request.POST.get("org", "")
-    org = orgs_of(request.user).filter(pk=int(wanted) if wanted.isdigit() else 0).first()  # type: ignore[arg-type]
+    pk = int(wanted) if wanted.isdigit() and len(wanted) <= 20 else 0  # no id has more digits
+    org = orgs_of(request.user).filter(pk=pk).first()  # type: ignore[arg-type]
     if org is not None:
         request.session[SESSION_KEY] = org.pk
-    return redirect(request.POST.get("next") or "portal:overview")
+    return redirect_to_next(request, "portal:overview")
 
 
 @login_required

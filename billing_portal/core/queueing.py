@@ -1,0 +1,56 @@
+"""Queueing Celery work from requests and jobs so that a broker outage never fails them.
+
+`enqueue_on_commit(task, *args)` sends the task once the current transaction commits. When the broker cannot
+take it, the caller carries on: the first failure is logged (once, until a send succeeds again) and for a few
+seconds no further sends are tried, since each would wait on the broker. Nothing is lost: every task queued
+here has a beat job that finds the same work in the database and does it (see the catch-up jobs in
+billing_portal.subscriptions.jobs).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from celery import Task
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+# After a failed send, sends are skipped (left to the catch-up jobs) for this long before the broker is tried again.
+RETRY_AFTER_SECONDS = 10.0
+
+_lock = threading.Lock()
+_retry_at: float | None = None  # set while the broker is known to be down
+
+
+def enqueue(task: Task, *args: Any) -> bool:
+    """Send `task(*args)` to the broker now; False (never an exception) when it was not queued."""
+    global _retry_at
+    with _lock:
+        if _retry_at is not None and time.monotonic() < _retry_at:
+            logger.debug("broker down: %s%r left to its catch-up job", task.name, args)
+            return False
+    try:
+        task.delay(*args)
+    except Exception:
+        with _lock:
+            first = _retry_at is None
+            _retry_at = time.monotonic() + RETRY_AFTER_SECONDS
+        if first:
+            logger.error(
+                "Celery broker unreachable: %s%r and later tasks are left to the catch-up jobs until it is back",
+                task.name, args, exc_info=True,
+            )
+        return False
+    with _lock:
+        recovered, _retry_at = _retry_at is not None, None
+    if recovered:
+        logger.warning("Celery broker reachable again: tasks are queued as usual")
+    return True
+
+
+def enqueue_on_commit(task: Task, *args: Any) -> None:
+    """Send `task(*args)` after the transaction commits (at once outside one); see `enqueue`."""
+    transaction.on_commit(lambda: enqueue(task, *args))

@@ -1,0 +1,88 @@
+"""The org's Stripe customer (dj-stripe's subscriber link) and the payment methods Stripe collects for it."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from djstripe.models import Customer
+from djstripe.settings import djstripe_settings
+
+from accounts.models import Organization
+from billing_portal.audit.services import Actor, audit_record
+from billing_portal.core import clock
+from billing_portal.payments import stripe_adapter
+from billing_portal.payments.models import MethodKind, PaymentMethod
+from billing_portal.payments.services import customer_details, payment_method_default
+
+
+def stripe_customer_id(org: Organization) -> str | None:
+    """The org's Stripe customer in the configured mode, if it has one (dj-stripe's subscriber link)."""
+    return (
+        Customer.objects.filter(
+            subscriber=org, livemode=djstripe_settings.STRIPE_LIVE_MODE, date_purged__isnull=True
+        )
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def stripe_customer_ensure(org: Organization) -> str:
+    existing = stripe_customer_id(org)
+    if existing:
+        return existing
+    mode = "live" if djstripe_settings.STRIPE_LIVE_MODE else "test"
+    data = stripe_adapter.customer_create(
+        details=customer_details(org), idempotency_key=f"org:{org.pk}:customer:{mode}"
+    )
+    with transaction.atomic():
+        customer = Customer.sync_from_stripe_data(data, api_key=djstripe_settings.STRIPE_SECRET_KEY)
+        Customer.objects.filter(pk=customer.pk).update(subscriber=org)
+    return str(customer.id)
+
+
+def payment_method_adopt(*, org: Organization, payment_method_id: str, actor: Actor) -> PaymentMethod:
+    """Make a payment method Stripe collected the org's default, in Stripe and in the portal; safe to repeat.
+
+    Checkout puts a card on the subscription (subscription mode) or only on the customer (setup mode); both
+    defaults are set so renewals and any later invoice use the newest card.
+    """
+    card = stripe_adapter.payment_method_card(payment_method_id)
+    customer_id = stripe_customer_id(org)
+    if customer_id:
+        stripe_adapter.customer_set_default_payment_method(
+            customer_id=customer_id,
+            payment_method_id=payment_method_id,
+            idempotency_key=f"default-method:{customer_id}:{payment_method_id}",
+        )
+    subscription_id = org.subscription.stripe_subscription_id
+    if subscription_id:
+        stripe_adapter.subscription_set_default_payment_method(
+            subscription_id=subscription_id,
+            payment_method_id=payment_method_id,
+            idempotency_key=f"default-method:{subscription_id}:{payment_method_id}",
+        )
+    with transaction.atomic():
+        previous = payment_method_default(org)
+        if previous is not None and previous.stripe_payment_method_id == payment_method_id:
+            return previous
+        PaymentMethod.objects.filter(org=org, is_default=True).update(is_default=False)
+        method = PaymentMethod.objects.create(
+            org=org,
+            provider="stripe",
+            kind=MethodKind.CARD if card.exp_month else MethodKind.BANK,
+            brand=card.brand,
+            bank_name="" if card.exp_month else card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            stripe_payment_method_id=payment_method_id,
+            created_at=clock.now(org=org),
+        )
+        audit_record(
+            org=org,
+            actor=actor,
+            action="payment_method.changed",
+            target=method,
+            before={"method": str(previous) if previous else None},
+            after={"method": str(method)},
+        )
+    return method

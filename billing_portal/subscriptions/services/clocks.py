@@ -1,0 +1,33 @@
+"""Moving an org's test clock, as staff do to try a billing scenario, and running what became due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from accounts.models import Organization
+from billing_portal.audit.services import Actor, audit_record
+from billing_portal.core.errors import InvalidInput
+from billing_portal.core.models import TestClock
+from billing_portal.subscriptions.jobs import run_due_jobs
+from billing_portal.subscriptions.models import JobExecution
+
+
+def org_clock_advance(*, org: Organization, to: datetime, actor: Actor) -> list[JobExecution]:
+    if org.test_clock_id is None:
+        raise InvalidInput(f"{org.slug} has no test clock.", code="no_test_clock")
+    if to.tzinfo is None:
+        raise InvalidInput("Give the time with a UTC offset.", fields={"to": ["Needs a UTC offset."]})
+    with transaction.atomic():
+        clock = TestClock.objects.select_for_update().get(pk=org.test_clock_id)
+        if to < clock.frozen_time:
+            raise InvalidInput("A test clock only moves forward.", fields={"to": ["Earlier than the clock."]})
+        before = clock.frozen_time
+        clock.frozen_time = to
+        clock.save(update_fields=["frozen_time"])
+        audit_record(org=org, actor=actor, action="test_clock.advanced", target=clock,
+                     before={"frozen_time": before}, after={"frozen_time": to})
+    org.refresh_from_db()
+    org.test_clock.refresh_from_db()
+    return run_due_jobs(org=org)

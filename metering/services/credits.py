@@ -1,0 +1,206 @@
+"""Staff grants and revokes, and top-ups bought through the invoice and payment spine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from accounts import permissions
+from accounts.models import Membership
+from billing_portal.audit.services import Actor, audit_record
+from billing_portal.catalog.models import CreditModel
+from billing_portal.core import clock
+from billing_portal.core.errors import BillingError, InvalidInput, NotAllowed
+from billing_portal.core.money import Money
+from billing_portal.payments.services import invoice_collect
+from billing_portal.subscriptions.periods import Period
+from invoices.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
+from invoices.services import LineSpec, invoice_issue, invoice_void
+from metering.models import CreditEntry, CreditPool, EntryKind, TopupPack, TopupPurchase
+from metering.services.alerts import alerts_after_grant
+from metering.services.cycle import credits_pools_ready
+from metering.services.ledger import ledger_post, pool_save
+from metering.services.rules import split_debit
+
+if TYPE_CHECKING:
+    from accounts.models import Organization
+
+
+def _pool_locked(org: Organization, member: Membership | None, actor: Actor) -> CreditPool:
+    """The pool `member`'s credits live in on this plan (the org's on pooled plans), opened and locked."""
+    pooled = org.subscription.plan.credit_model == CreditModel.POOLED
+    member_id = None if pooled or member is None else member.pk
+    if not pooled and member_id is None:
+        raise InvalidInput(
+            "On per-member plans, choose the member whose credits change.", fields={"member": ["Required."]}
+        )
+    credits_pools_ready(org=org, member_ids=[member_id] if member_id else [], actor=actor)
+    query = CreditPool.objects.select_for_update().filter(org=org)
+    return query.get(member__isnull=True) if member_id is None else query.get(member_id=member_id)
+
+
+def _positive(credits: int) -> None:
+    if type(credits) is not int or credits <= 0:
+        raise InvalidInput(
+            "Credits must be a positive whole number.", fields={"credits": ["Positive integer."]}
+        )
+
+
+def _topup_bucket_grant(
+    pool: CreditPool, *, org: Organization, credits: int, kind: str, actor: Actor, reason: str, **cause: Any
+) -> CreditEntry:
+    """Credits that never expire and are spent first (top-ups and staff grants); saves the pool."""
+    entry = ledger_post(
+        pool, kind=kind, at=clock.now(org=org), topup=credits, actor_label=actor.label, reason=reason, **cause
+    )
+    pool.cycle_grant += credits
+    alerts_after_grant(pool, threshold_pct=org.credit_alert_threshold_pct, at=entry.at)
+    pool_save(pool, [entry])
+    return entry
+
+
+def credits_grant(
+    *, org: Organization, credits: int, reason: str, actor: Actor, member: Membership | None = None
+) -> CreditEntry:
+    """A staff grant. It behaves like a top-up: never expires and is spent before the monthly allotment."""
+    _positive(credits)
+    with transaction.atomic():
+        pool = _pool_locked(org, member, actor)
+        entry = _topup_bucket_grant(
+            pool, org=org, credits=credits, kind=EntryKind.STAFF_GRANT, actor=actor, reason=reason
+        )
+        audit_record(
+            org=org,
+            actor=actor,
+            action="credits.granted",
+            target=pool,
+            after={"credits": credits},
+            reason=reason,
+        )
+    return entry
+
+
+def credits_revoke(
+    *, org: Organization, credits: int, reason: str, actor: Actor, member: Membership | None = None
+) -> CreditEntry:
+    """A staff correction: takes credits back (top-ups first, like spending); refused if they are short."""
+    _positive(credits)
+    with transaction.atomic():
+        pool = _pool_locked(org, member, actor)
+        split = split_debit(
+            topup_balance=pool.topup_balance, allotment_balance=pool.allotment_balance, cost=credits
+        )
+        if split is None:
+            raise InvalidInput(
+                f"Only {pool.balance:,} credits are left to revoke.",
+                code="insufficient_credits",
+                fields={"credits": [f"At most {pool.balance:,}."]},
+            )
+        entry = ledger_post(
+            pool,
+            kind=EntryKind.STAFF_REVOKE,
+            at=clock.now(org=org),
+            topup=-split[0],
+            allotment=-split[1],
+            actor_label=actor.label,
+            reason=reason,
+        )
+        pool_save(pool, [entry])
+        audit_record(
+            org=org,
+            actor=actor,
+            action="credits.revoked",
+            target=pool,
+            after={"credits": credits},
+            reason=reason,
+        )
+    return entry
+
+
+class PaymentFailed(BillingError):
+    code = "payment_failed"
+    status = 402
+
+
+def credits_topup_purchase(*, org: Organization, pack: TopupPack, by: Membership, actor: Actor) -> Invoice:
+    """The owner buys a pack: an invoice is issued and charged now; credits arrive once it is paid.
+
+    A failed charge voids the invoice (a top-up is never chased by dunning) and raises PaymentFailed.
+    """
+    if by.org_id != org.pk or not by.is_active or not permissions.can_change_billing(by):
+        raise NotAllowed("Only the owner can buy credits.")
+    subscription = org.subscription
+    price = pack.prices.filter(currency=subscription.currency).first() if pack.is_active else None
+    if price is None:
+        raise InvalidInput(
+            f"The {pack.name} pack is not sold in {subscription.currency}.", code="pack_unavailable"
+        )
+    now = clock.now(org=org)
+    with transaction.atomic():
+        invoice = invoice_issue(
+            org=org,
+            kind=InvoiceKind.TOPUP,
+            currency=subscription.currency,
+            subscription=subscription,
+            actor=actor,
+            lines=[
+                LineSpec(
+                    LineKind.CREDIT_TOPUP,
+                    f"{pack.credits:,} credits ({pack.name})",
+                    Money(price.amount, subscription.currency),
+                )
+            ],
+            period=Period(now, now),
+        )
+        TopupPurchase.objects.create(
+            org=org,
+            pack=pack,
+            invoice=invoice,
+            member=by,
+            credits=pack.credits,
+            bought_by=by.user,
+            created_at=now,
+        )
+    result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
+    invoice.refresh_from_db()
+    if invoice.status != InvoiceStatus.PAID:
+        invoice_void(invoice=invoice, actor=actor, reason=f"Top-up payment failed: {result.failure_code}")
+        raise PaymentFailed(result.failure_message or "The payment did not go through.")
+    credits_topup_fulfil(invoice=invoice, actor=actor)
+    return invoice
+
+
+def credits_topup_fulfil(*, invoice: Invoice, actor: Actor) -> CreditEntry | None:
+    """Grant a paid top-up's credits exactly once (the ledger key is the invoice). Call when it is paid."""
+    purchase = (
+        TopupPurchase.objects.select_related("org__subscription__plan", "member")
+        .filter(invoice=invoice)
+        .first()
+    )
+    if purchase is None or Invoice.objects.get(pk=invoice.pk).status != InvoiceStatus.PAID:
+        return None
+    org = purchase.org
+    key = f"topup:{invoice.pk}"
+    with transaction.atomic():
+        pool = _pool_locked(org, purchase.member, actor)
+        if CreditEntry.objects.filter(idempotency_key=key).exists():
+            return None
+        entry = _topup_bucket_grant(
+            pool,
+            org=org,
+            credits=purchase.credits,
+            kind=EntryKind.TOPUP,
+            actor=actor,
+            reason=str(invoice),
+            idempotency_key=key,
+            invoice=invoice,
+        )
+        audit_record(
+            org=org,
+            actor=actor,
+            action="credits.topped_up",
+            target=invoice,
+            after={"credits": purchase.credits},
+        )
+    return entry

@@ -1,0 +1,178 @@
+"""Races on PostgreSQL: real threads, each with its own connection, started together."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.models import Sum
+
+from accounts.models import Space
+from accounts.services import space_create
+from billing_portal.core.errors import BillingLimitReached
+from metering.errors import ConcurrencyLimitReached
+from metering.models import (
+    CreditAlert,
+    CreditEntry,
+    CreditPool,
+    EntryKind,
+    UsageCounter,
+    UsageEvent,
+    UsageSession,
+)
+from metering.services import UsageAnswer, UsageInput, credits_cycle_reset, credits_revoke, session_open, usage_record
+from tests.concurrency import run_concurrently
+from tests.factories import add_member
+from tests.metering.helpers import ACTOR, START, api_client, metered_org, move_clock, record, reload
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_twenty_identical_events_at_once_count_once():
+    org = metered_org("team")
+    client_factory = lambda _: api_client(org)  # noqa: E731
+    clients = [client_factory(n) for n in range(20)]
+    results = run_concurrently(
+        lambda n: clients[n].post(
+            "/api/v2/usage/events", {"id": "same", "meter": "tool_calls", "quantity": 3}, format="json"
+        ),
+        20,
+    )
+    assert sorted(r.status_code for r in results) == [200] * 19 + [201]
+    assert {r.json()["used"] for r in results} == {3}
+    assert UsageCounter.objects.get(org=org, meter="tool_calls", subject="org").used == 3
+    assert UsageEvent.objects.filter(org=org).count() == 1
+    assert CreditEntry.objects.filter(kind=EntryKind.DEBIT).count() == 1
+
+
+def test_a_repeated_id_sent_one_after_another_counts_once():
+    org = metered_org("team")
+    answers = [record(org, "tool_calls", 3, key="again") for _ in range(3)]
+    assert [a.replayed for a in answers] == [False, True, True]
+    assert UsageCounter.objects.get(org=org, meter="tool_calls", subject="org").used == 3
+
+
+def test_fifty_threads_spending_one_pool_stop_exactly_at_the_balance():
+    org = metered_org("team")
+    credits_revoke(org=org, credits=9_000 - 50, reason="leave 50 credits", actor=ACTOR)
+    results = run_concurrently(lambda n: record(org, "tool_calls", 2), 50)  # 2 credits each
+    assert sum(isinstance(r, UsageAnswer) for r in results) == 25
+    assert all(isinstance(r, UsageAnswer | BillingLimitReached) for r in results), results
+    pool = CreditPool.objects.get(org=org)
+    assert (pool.allotment_balance, pool.topup_balance) == (0, 0)
+    assert CreditEntry.objects.filter(pool=pool).aggregate(total=Sum("allotment_delta"))["total"] == 0
+    assert UsageCounter.objects.get(org=org, meter="tool_calls", subject="org").used == 50
+
+
+def test_the_low_balance_alert_is_raised_once_when_many_calls_cross_together():
+    org = metered_org("team")  # threshold 1,800
+    credits_revoke(org=org, credits=9_000 - 1_900, reason="near the threshold", actor=ACTOR)
+    run_concurrently(lambda n: record(org, "tool_calls", 10), 30)
+    assert CreditAlert.objects.filter(kind="low").count() == 1
+    assert CreditPool.objects.get(org=org).balance == 1_600
+
+
+def test_quota_is_never_passed_under_parallel_calls():
+    org = metered_org("free")  # api_requests hard limit 55,000
+    record(org, "api_requests", 54_990)
+    results = run_concurrently(lambda n: record(org, "api_requests", 1), 30)
+    assert sum(isinstance(r, UsageAnswer) for r in results) == 10
+    assert UsageCounter.objects.get(org=org, meter="api_requests", subject="org").used == 55_000
+
+
+def test_concurrency_slots_never_exceed_the_limit():
+    org = metered_org("free")  # 3 slots
+    results = run_concurrently(lambda n: session_open(org=reload(org)), 20)
+    assert sum(isinstance(r, UsageSession) for r in results) == 3
+    assert all(isinstance(r, UsageSession | ConcurrencyLimitReached) for r in results), results
+
+
+def test_a_cycle_reset_from_many_processes_at_once_happens_once():
+    org = move_clock(metered_org("team"), START + timedelta(days=31))
+    results = run_concurrently(lambda n: credits_cycle_reset(org=reload(org), actor=ACTOR), 10)
+    assert sorted(results) == [False] * 9 + [True]
+    assert CreditEntry.objects.filter(kind=EntryKind.ALLOTMENT_GRANT).count() == 2
+    assert CreditPool.objects.get(org=org).allotment_balance == 9_000
+
+
+def _in_thread(fn, results, name):
+    def run():
+        try:
+            results[name] = fn()
+        except BaseException as error:  # asserted on by the test
+            results[name] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _lock_waiters() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_batch_racing_a_request_that_holds_some_of_its_keys_answers_each_event_once():
+    org = metered_org("team")
+    release, locked = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+
+    def hold_the_counter():  # keeps the first request waiting between its claim and its locks
+        with transaction.atomic():
+            UsageCounter.objects.select_for_update().get(org=org, meter="tool_calls", subject="org")
+            locked.set()
+            release.wait(30)
+
+    def batch(keys):
+        return lambda: usage_record(
+            org=reload(org), events=[UsageInput(key=key, meter="tool_calls", quantity=2) for key in keys]
+        )
+
+    threads = [_in_thread(hold_the_counter, results, "holder")]
+    try:
+        assert locked.wait(10)
+        threads.append(_in_thread(batch([f"k{n}" for n in range(5)]), results, "first"))
+        _wait_for(lambda: _lock_waiters() >= 1)  # the first request claimed its keys and waits for the counter
+        threads.append(_in_thread(batch([f"k{n}" for n in range(10)]), results, "second"))
+        _wait_for(lambda: _lock_waiters() >= 2)  # the second waits on the first's keys
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    first, second = results["first"], results["second"]
+    assert all(isinstance(o, UsageAnswer) and not o.replayed for o in first), first
+    assert [o.replayed for o in second] == [True] * 5 + [False] * 5
+    assert [o.used for o in second[:5]] == [o.used for o in first] == [2, 4, 6, 8, 10]
+    assert [o.used for o in second[5:]] == [12, 14, 16, 18, 20]
+    assert UsageCounter.objects.get(org=org, meter="tool_calls", subject="org").used == 20
+    assert sorted(UsageEvent.objects.filter(org=org).values_list("key", flat=True)) == sorted(
+        f"k{n}" for n in range(10)
+    )
+    assert CreditEntry.objects.filter(kind=EntryKind.DEBIT).count() == 10
+
+
+def test_the_first_calls_of_a_new_member_in_a_new_space_from_many_threads_count_exactly():
+    org = metered_org("team")
+    member = add_member(org)
+    space_create(org=org, name="Lab")
+    results = run_concurrently(
+        lambda n: record(org, "tool_calls", 1, user=member.user.email, space="lab"), 20
+    )
+    assert all(isinstance(r, UsageAnswer) for r in results), results
+    counters = dict(UsageCounter.objects.filter(org=org, meter="tool_calls").values_list("subject", "used"))
+    assert counters == {"org": 20, f"member:{member.pk}": 20, f"space:{Space.objects.get(slug='lab').pk}": 20}
+    assert UsageCounter.objects.get(org=org, meter="credits", subject=f"member:{member.pk}").used == 20
+    assert CreditPool.objects.get(org=org).balance == 9_000 - 20

@@ -1,0 +1,85 @@
+import json
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Membership, Organization, User
+from billing_portal.audit.models import AuditEntry
+from billing_portal.subscriptions.models import Status
+from billing_portal.subscriptions.services.closure import org_request_closure
+from invoices.models import Invoice
+from tests.factories import add_member, make_org
+from tests.subscriptions.helpers import ACTOR, advance, owner
+
+pytestmark = pytest.mark.django_db
+JAN10 = datetime(2026, 1, 10, tzinfo=UTC)
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_create_org_prints_json_and_starts_the_plan():
+    result = run("create_org", "--name", "Acme", "--owner-email", "Boss@Example.com", "--plan", "pro",
+                 "--no-trial", "--timezone", "Europe/Paris", "--test-clock", "2026-01-31T09:00:00Z")
+    org = Organization.objects.get(pk=result["org_id"])
+    assert (result["slug"], result["owner_email"], result["plan"], result["status"]) == ("acme", "boss@example.com", "pro", "active")
+    assert result["current_period_end"] == "2026-02-28T09:00:00+00:00"  # Jan 31 anchor, 10:00 in Paris
+    assert org.invoices.get().status == "paid" and org.timezone == "Europe/Paris"
+    trial = run("create_org", "--name", "Trial Co", "--owner-email", "boss@example.com", "--plan", "team")
+    assert trial["status"] == "trialing" and trial["invoices"] == []
+    assert Organization.objects.get(pk=trial["org_id"]).memberships.get().user.email == "boss@example.com"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--plan", "platinum"], "Unknown plan"),
+        (["--timezone", "Mars/Olympus"], "Unknown time zone"),
+        (["--test-clock", "yesterday"], "--test-clock must be"),
+        (["--plan", "enterprise"], "assigned by staff"),
+        (["--currency", "XXX"], "not a valid choice"),
+    ],
+)
+def test_create_org_refuses_bad_input_cleanly(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_org", "--name", "Bad", "--owner-email", "bad@example.com", *args, stdout=StringIO())
+    assert not Organization.objects.exists()
+
+
+def test_advance_clock_runs_that_orgs_jobs_and_billing_tick_the_rest():
+    clocked = make_org(name="Clocked", plan="pro", clock_at=JAN10)
+    result = run("advance_clock", "--org", clocked.slug, "--days", "31")
+    assert result["clock"] == "2026-02-10T00:00:00+00:00"
+    assert any(run_["job"] == "renewal" for run_ in result["ran"])
+    assert Invoice.objects.filter(org=clocked, kind="renewal").count() == 1
+    ticked = run("billing_tick", "--now", "2030-01-01T00:00:00Z")
+    assert {r["job"] for r in ticked["runs"]} >= {"renewal", "trial_expiry", "payment_retry", "closure_purge"}
+    assert Invoice.objects.filter(org=clocked, kind="renewal").count() == 1  # its own clock did not move
+    with pytest.raises(CommandError, match="only moves forward"):
+        call_command("advance_clock", "--org", clocked.slug, "--to", "2025-01-01T00:00:00Z", stdout=StringIO())
+
+
+def test_closure_stops_billing_and_purges_after_30_days():
+    org = make_org(plan="team", clock_at=JAN10)
+    member = add_member(org)
+    lone_user_id, owner_user_id = member.user_id, owner(org).user_id
+    other = make_org(name="Other", owner=owner(org).user)  # the owner belongs elsewhere too
+    org_request_closure(org=org, by=owner(org), actor=ACTOR, reason="Moving on")
+    org.subscription.refresh_from_db()
+    assert org.subscription.status == Status.CANCELED
+    org = advance(org, JAN10 + timedelta(days=29))
+    assert Organization.objects.get(pk=org.pk).purged_at is None
+    org = advance(org, JAN10 + timedelta(days=31))
+    purged = Organization.objects.get(pk=org.pk)
+    assert purged.purged_at is not None and purged.name == f"Closed organization {org.pk}"
+    assert not Membership.objects.filter(org=org).exists() and not purged.spaces.exists()
+    assert not User.objects.filter(pk=lone_user_id).exists()
+    assert User.objects.filter(pk=owner_user_id).exists() and other.memberships.exists()
+    assert Invoice.objects.filter(org=org).count() == 1  # the first Team invoice is kept
+    assert list(AuditEntry.objects.filter(org=org, action__startswith="org.").values_list("action", flat=True)) == [
+        "org.purged", "org.closure_requested", "org.created"]
