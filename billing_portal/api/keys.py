@@ -6,14 +6,15 @@ import functools
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import router
 from django.db.models.query import get_related_populators
 
 from billing_portal.api.models import ApiKey, KeyKind, Scope
 from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
+from billing_portal.core.db import server_cursor
 from billing_portal.core.errors import InvalidInput, NotAllowed
 
 if TYPE_CHECKING:
@@ -57,25 +58,6 @@ def api_key_revoke(*, key: ApiKey, actor: Actor) -> None:
     revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=clock.now(org=key.org))
     if revoked:
         audit_record(org=key.org, actor=actor, action="api_key.revoked", target=key, after={"prefix": key.prefix})
-
-
-def server_cursor(alias: str = DEFAULT_DB_ALIAS) -> Any:
-    """A cursor, logged like Django's, that binds parameters on the server, so psycopg prepares a statement its
-    connection runs often (DB_PREPARE_THRESHOLD) and PostgreSQL plans it once: for the statements every API call
-    runs (this key lookup, the metering hot path). Django's own cursor elsewhere (SQLite, psycopg2)."""
-    db = connections[alias]
-    try:
-        from psycopg import ClientCursor, Cursor
-    except ImportError:
-        return db.cursor()
-    if db.vendor != "postgresql":
-        return db.cursor()
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    db.validate_thread_sharing()
-    factory = db.connection.cursor_factory
-    raw = (Cursor if issubclass(factory, ClientCursor) else factory)(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 _HASH = "\x00key-hash"  # stands in for the secret's hash while the lookup is compiled

@@ -2,9 +2,11 @@
 
 `enqueue_on_commit(task, *args)` sends the task once the current transaction commits. When the broker cannot
 take it, the caller carries on: the first failure is logged (once, until a send succeeds again) and for a few
-seconds no further sends are tried, since each would wait on the broker. Nothing is lost: every task queued
-here has a beat job that finds the same work in the database and does it (see the catch-up jobs in
-billing_portal.subscriptions.jobs).
+seconds no further sends are tried, since each would wait on the broker. The work is not lost: invoice PDF
+renders and credit-alert emails have catch-up jobs that beat runs (billing_portal.subscriptions.jobs), which find
+the same work in the database and do it. Work with no such job (the Stripe webhook follow-ups: adopting a card
+collected by Checkout, copying a long invoice's lines) asks to be run in-process instead when it cannot be queued:
+slower for that one webhook, never lost.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from celery import Task
 from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerUnreachable
 
 logger = logging.getLogger(__name__)
 # After a failed send, sends are skipped (left to the catch-up jobs) for this long before the broker is tried again.
@@ -34,7 +37,7 @@ def enqueue(task: Task, *args: Any) -> bool:
             return False
     try:
         task.delay(*args)
-    except Exception:
+    except (BrokerUnreachable, OSError):
         with _lock:
             first = _retry_at is None
             _retry_at = time.monotonic() + RETRY_AFTER_SECONDS
@@ -43,6 +46,11 @@ def enqueue(task: Task, *args: Any) -> bool:
                 "Celery broker unreachable: %s%r and later tasks are left to the catch-up jobs until it is back",
                 task.name, args, exc_info=True,
             )
+        else:
+            logger.debug("broker still down: %s%r left to its catch-up job", task.name, args)
+        return False
+    except Exception:  # not the broker (a bug, e.g. arguments that do not serialize): logged every time
+        logger.exception("%s%r could not be queued; it is left to its catch-up job", task.name, args)
         return False
     with _lock:
         recovered, _retry_at = _retry_at is not None, None
@@ -51,6 +59,14 @@ def enqueue(task: Task, *args: Any) -> bool:
     return True
 
 
-def enqueue_on_commit(task: Task, *args: Any) -> None:
-    """Send `task(*args)` after the transaction commits (at once outside one); see `enqueue`."""
-    transaction.on_commit(lambda: enqueue(task, *args))
+def enqueue_on_commit(task: Task, *args: Any, run_here_if_down: bool = False) -> None:
+    """Send `task(*args)` after the transaction commits (at once outside one); see `enqueue`. With
+    `run_here_if_down`, a task that could not be queued runs in this process (its failure logged, never raised)."""
+
+    def send() -> None:
+        if not enqueue(task, *args) and run_here_if_down:
+            result = task.apply(args=args, throw=False)
+            if result.failed():
+                logger.error("%s%r run in-process failed: %r", task.name, args, result.result)
+
+    transaction.on_commit(send)

@@ -244,7 +244,7 @@ def invoice_from_stripe(event: StripeEventRef) -> Outcome:
     if before in (None, InvoiceStatus.DRAFT):
         _replace_lines(invoice, lines_page.get("data") or [])
         if lines_page.get("has_more"):
-            enqueue_on_commit(stripe_invoice_lines_complete, event.object_id)
+            enqueue_on_commit(stripe_invoice_lines_complete, event.object_id, run_here_if_down=True)
     kinds = _events(invoice, before, attempts_before, event)
     if invoice.status != before:
         audit_record(

@@ -314,4 +314,4 @@ def checkout_from_stripe(event: StripeEventRef) -> Outcome:
 
 def _adopt_later(org_id: int, payment_method_id: str) -> None:
     # Making it the default takes Stripe calls: slow work, for Celery once this transaction commits.
-    enqueue_on_commit(stripe_payment_method_adopt, org_id, payment_method_id)
+    enqueue_on_commit(stripe_payment_method_adopt, org_id, payment_method_id, run_here_if_down=True)

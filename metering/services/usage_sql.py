@@ -20,8 +20,8 @@ from django.db import connection, models
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Membership, Space, User
-from billing_portal.api.keys import server_cursor
 from billing_portal.catalog.models import Meter
+from billing_portal.core.db import server_cursor
 from metering.models import (
     CreditEntry,
     CreditPool,

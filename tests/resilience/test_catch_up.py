@@ -65,6 +65,29 @@ def test_a_broker_outage_never_raises_and_is_logged_once_until_the_broker_is_bac
     ]
 
 
+def test_work_with_no_catch_up_job_runs_in_process_when_the_broker_is_down(
+    broker_down_then_up, caplog, django_capture_on_commit_callbacks
+):
+    down_app = broker_down_then_up[0].app
+    ran: list[int] = []
+
+    @down_app.task(name="resilience.follow_up")
+    def follow_up(n: int) -> None:
+        if n < 0:
+            raise ValueError("Stripe said no")
+        ran.append(n)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queueing.enqueue_on_commit(follow_up, 7, run_here_if_down=True)
+        queueing.enqueue_on_commit(follow_up, 8)  # without the flag it is left to a catch-up job
+        assert ran == []  # nothing before the commit
+    assert ran == [7]
+    with django_capture_on_commit_callbacks(execute=True):
+        queueing.enqueue_on_commit(follow_up, -1, run_here_if_down=True)  # fails: logged, the commit stands
+    assert ran == [7]
+    assert any("run in-process failed" in r.getMessage() and "Stripe said no" in r.getMessage() for r in caplog.records)
+
+
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == queueing.logger.name and r.levelno >= logging.WARNING]
 
