@@ -59,7 +59,9 @@ def org_create(
     test_clock_at: datetime | None = None,
 ) -> Organization:
     with transaction.atomic():
-        test_clock = TestClock.objects.create(name=f"{name} clock", frozen_time=test_clock_at) if test_clock_at else None
+        test_clock = (
+            TestClock.objects.create(name=f"{name} clock", frozen_time=test_clock_at) if test_clock_at else None
+        )
         org = Organization(
             name=name,
             slug=slug or _unique_slug(name),

@@ -200,7 +200,9 @@ def invoice_record_failure(*, invoice: Invoice, actor: Actor, code: str, message
         invoice.attempt_count += 1
         invoice.status = InvoiceStatus.PAST_DUE
         retry_index = invoice.attempt_count - 1
-        invoice.next_payment_attempt_at = now + RETRY_SCHEDULE[retry_index] if retry_index < len(RETRY_SCHEDULE) else None
+        invoice.next_payment_attempt_at = (
+            now + RETRY_SCHEDULE[retry_index] if retry_index < len(RETRY_SCHEDULE) else None
+        )
         invoice.save()
         invoice_event_record(invoice, InvoiceEventKind.PAYMENT_FAILED, actor, code=code, message=message,
                attempt=invoice.attempt_count)

@@ -33,7 +33,8 @@ def api_key_create(
     """Create a key and return it with its secret, which is shown once and never stored."""
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown or not scopes:
-        raise InvalidInput("Choose at least one known scope.", fields={"scopes": [f"Unknown: {', '.join(unknown)}"] if unknown else ["Required."]})
+        problem = f"Unknown: {', '.join(unknown)}" if unknown else "Required."
+        raise InvalidInput("Choose at least one known scope.", fields={"scopes": [problem]})
     if kind not in KeyKind.values:
         raise InvalidInput("A key is live or test.", fields={"kind": ["Choose live or test."]})
     if Scope.BILLING_WRITE in scopes and not may_grant_billing_write:

@@ -27,9 +27,11 @@ class PlanAdmin(AuditedChangesAdmin):
     search_fields = ["code", "name"]
     inlines = [PlanPriceInline, PlanQuotaInline]
     fieldsets = [
-        (None, {"fields": ["code", "name", "tagline", "display_order", "is_public", "is_contact_sales", "is_signup_trial", "trial_days"]}),
+        (None, {"fields": ["code", "name", "tagline", "display_order", "is_public", "is_contact_sales",
+                           "is_signup_trial", "trial_days"]}),
         ("Credits", {"fields": ["credit_model", "credit_allotment", "credit_per_seat"]}),
-        ("Quotas and limits", {"fields": ["grace_pct", "limit_members", "limit_spaces", "limit_concurrent_sessions", "limit_storage_mb"]}),
+        ("Quotas and limits", {"fields": ["grace_pct", "limit_members", "limit_spaces", "limit_concurrent_sessions",
+                                          "limit_storage_mb"]}),
         ("Features", {"fields": ["feature_sso", "feature_scim", "feature_custom_limits", "feature_priority_support"]}),
     ]
 

@@ -68,7 +68,9 @@ class Plan(models.Model):
     class Meta:
         ordering = ["display_order", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["is_signup_trial"], condition=Q(is_signup_trial=True), name="one_signup_trial_plan"),
+            models.UniqueConstraint(
+                fields=["is_signup_trial"], condition=Q(is_signup_trial=True), name="one_signup_trial_plan"
+            ),
         ]
 
     def __str__(self) -> str:

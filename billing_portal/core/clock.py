@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from accounts.models import Organization
 
 
-_real_time_override: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("real_time_override", default=None)
+_real_time_override: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
+    "real_time_override", default=None
+)
 
 
 def now(*, org: Organization | None = None) -> datetime:

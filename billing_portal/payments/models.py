@@ -41,7 +41,8 @@ class PaymentMethod(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["org"], condition=Q(is_default=True, detached_at__isnull=True), name="one_default_payment_method"
+                fields=["org"], condition=Q(is_default=True, detached_at__isnull=True),
+                name="one_default_payment_method",
             )
         ]
 

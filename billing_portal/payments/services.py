@@ -113,6 +113,7 @@ def invoice_collect(*, invoice: Invoice, actor: Actor, on_session: bool = False)
         if result.succeeded:
             invoice_record_payment(invoice=invoice, amount=amount, actor=actor, reference=result.reference)
         else:
-            invoice_record_failure(invoice=invoice, actor=actor, code=result.failure_code, message=result.failure_message)
+            invoice_record_failure(invoice=invoice, actor=actor, code=result.failure_code,
+                                   message=result.failure_message)
     return result
 

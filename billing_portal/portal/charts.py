@@ -62,5 +62,6 @@ def daily_bar_chart(*, title: str, unit: str, first_day: date, last_day: date, v
                         f"{day:%b %-d}: {intcomma(value)} {unit}"))
     y_ticks = [Tick(HEIGHT - BOTTOM - plot_height * value / top, intcomma(value)) for value in (0, top // 2, top)]
     every = max(1, len(days) // 6)
-    x_ticks = [Tick(LEFT + index * slot + slot / 2, f"{day:%b %-d}") for index, day in enumerate(days) if index % every == 0]
+    x_ticks = [Tick(LEFT + index * slot + slot / 2, f"{day:%b %-d}")
+               for index, day in enumerate(days) if index % every == 0]
     return BarChart(title, bars, y_ticks, x_ticks, rows)

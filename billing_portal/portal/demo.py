@@ -133,7 +133,8 @@ def _usage(org: Organization, spec: DemoOrg, rng: random.Random) -> None:
                       "success": rng.random() > 0.03}
             if kind < 0.55:
                 events.append(UsageInput(key=f"demo-{at.timestamp()}-{n}", meter="tool_calls", quantity=1,
-                                         integration=rng.choice(["web-search", "github", "code-interpreter"]), **common))
+                                         integration=rng.choice(["web-search", "github", "code-interpreter"]),
+                                         **common))
             elif kind < 0.85:
                 events.append(UsageInput(key=f"demo-{at.timestamp()}-{n}", meter="ai_tokens",
                                          quantity=rng.randint(200, 2_000), byok=rng.random() < 0.1,

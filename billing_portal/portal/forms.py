@@ -50,7 +50,8 @@ class TestCardForm(forms.Form):
 
 class BillingDetailsForm(forms.Form):
     billing_email = forms.EmailField(help_text="Invoices and receipts go here.")
-    tax_id = forms.CharField(label="Tax ID", max_length=64, required=False, help_text="Printed on invoices, e.g. a VAT number.")
+    tax_id = forms.CharField(label="Tax ID", max_length=64, required=False,
+                             help_text="Printed on invoices, e.g. a VAT number.")
     billing_address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=1000)
     country = forms.CharField(max_length=2, min_length=2, help_text="Two-letter code, e.g. US, DE, JP.")
 
@@ -100,7 +101,8 @@ class CapForm(forms.Form):
     def __init__(self, *args: Any, ctx: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.org = ctx.org
-        self.fields["space"].choices = [("", "—")] + list(Space.objects.filter(org=self.org).values_list("slug", "name"))
+        spaces = Space.objects.filter(org=self.org).values_list("slug", "name")
+        self.fields["space"].choices = [("", "—")] + list(spaces)
         meters = [(m.code, m.name) for m in Meter.objects.all()]
         if "custom_limits" in entitlements_for(plan=self.org.subscription.plan, org=self.org).features:
             meters.append(("credits", "Credits (per-user limit)"))
@@ -111,7 +113,9 @@ class CapForm(forms.Form):
         email, slug = cleaned.get("member_email"), cleaned.get("space")
         if bool(email) == bool(slug):
             raise forms.ValidationError("Give either a member's email or a space.")
-        cleaned["member"] = Membership.objects.active().filter(org=self.org, user__email__iexact=email).first() if email else None
+        cleaned["member"] = (
+            Membership.objects.active().filter(org=self.org, user__email__iexact=email).first() if email else None
+        )
         cleaned["space"] = Space.objects.filter(org=self.org, slug=slug).first() if slug else None
         if email and cleaned["member"] is None:
             self.add_error("member_email", "No active member of this organization has this email.")

@@ -88,10 +88,12 @@ JOBS: dict[str, Job] = {
     for job in [
         Job("trial_will_end", _trials_warning, "org",
             lambda pk, actor: subscription_trial_will_end_notify(subscription_id=pk, actor=actor)),
-        Job("trial_expiry", _trials_ending, "org", lambda pk, actor: subscription_end_trial(subscription_id=pk, actor=actor)),
+        Job("trial_expiry", _trials_ending, "org",
+            lambda pk, actor: subscription_end_trial(subscription_id=pk, actor=actor)),
         Job("renewal", _renewals, "org", lambda pk, actor: subscription_renew(subscription_id=pk, actor=actor)),
         Job("cycle_reset", lambda: orgs_due_for_cycle_reset(), "", _cycle_reset),
-        Job("payment_retry", _payment_retries, "org", lambda pk, actor: invoice_retry_payment(invoice_id=pk, actor=actor)),
+        Job("payment_retry", _payment_retries, "org",
+            lambda pk, actor: invoice_retry_payment(invoice_id=pk, actor=actor)),
         Job("closure_purge", _purges, "", lambda pk, actor: org_purge(org_id=pk, actor=actor)),
         # Catch-up jobs: work queued to Celery that never ran (the broker was down, or a task gave up), found
         # again in the database. Not billing periods: beat runs them on real time, run_due_jobs does not.

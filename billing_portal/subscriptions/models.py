@@ -54,7 +54,9 @@ class Subscription(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(current_period_end__gt=models.F("current_period_start")), name="period_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(current_period_end__gt=models.F("current_period_start")), name="period_ends_after_start"
+            ),
         ]
         # Staff operations in admin (superusers hold them all); the Support and Finance groups get some.
         permissions = [
@@ -110,7 +112,9 @@ class SeatChange(models.Model):
     reason = models.CharField(max_length=200)
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
-    seat_price = models.BigIntegerField(help_text="Price of one seat for a whole period, minor units (0 when unbilled).")
+    seat_price = models.BigIntegerField(
+        help_text="Price of one seat for a whole period, minor units (0 when unbilled)."
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     settled_invoice = models.ForeignKey(
         "invoices.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="settled_seat_changes"

@@ -33,7 +33,8 @@ class NextCharge:
 def next_charge(subscription: Subscription) -> NextCharge | None:
     """The next scheduled charge (before tax and seat prorations), or None when nothing will be charged."""
     if subscription.status == Status.TRIALING:
-        return NextCharge(subscription.period.end, subscription.recurring_price(), f"{subscription.plan.name} after the trial")
+        return NextCharge(subscription.period.end, subscription.recurring_price(),
+                          f"{subscription.plan.name} after the trial")
     if subscription.status not in (Status.ACTIVE, Status.PAST_DUE) or subscription.cancel_at_period_end:
         return None
     plan, interval = subscription.plan, subscription.interval

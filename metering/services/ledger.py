@@ -88,7 +88,8 @@ def _allotment_grant(
 ) -> CreditEntry:
     # A plan change can bring a pool back to a window start it held before, so the key names the move
     # (from, to, when); the window row's lock is what makes each move happen once.
-    key = f"allotment:{pool.pk}:{pool.window_start.isoformat() if pool.window_start else '-'}:{window.start.isoformat()}"
+    held_from = pool.window_start.isoformat() if pool.window_start else "-"
+    key = f"allotment:{pool.pk}:{held_from}:{window.start.isoformat()}"
     pool.window_start = window.start
     pool.allotment_granted = allotment
     pool.cycle_grant = allotment + pool.topup_balance

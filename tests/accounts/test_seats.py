@@ -63,7 +63,9 @@ def test_member_limit_is_enforced_on_acceptance():
 def test_expired_invitation_is_marked_and_refused():
     org = make_org(plan="team", clock_at=datetime(2026, 1, 1, tzinfo=UTC))
     _, token = services.invitation_create(org=org, email="slow@example.com", role=Role.MEMBER, by=owner_of(org))
-    TestClock.objects.filter(pk=org.test_clock_id).update(frozen_time=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=8))
+    TestClock.objects.filter(pk=org.test_clock_id).update(
+        frozen_time=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=8)
+    )
     with pytest.raises(InvalidInput) as error:
         services.invitation_accept(token=token, user=UserFactory(email="slow@example.com"))
     assert error.value.code == "invitation_expired"

@@ -1,6 +1,7 @@
 """An owner clicks through the billing pages; a member finds none of them."""
 
 import io
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -62,7 +63,8 @@ def test_owner_walks_every_billing_page(page, screenshot, team):
     screenshot("invoices")
     with page.expect_download() as download_info:
         page.locator("tr", has_text=upgrade.number).locator("text=Download PDF").click()
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(open(download_info.value.path(), "rb").read())).pages)
+    pdf = PdfReader(io.BytesIO(Path(download_info.value.path()).read_bytes()))
+    text = "".join(p.extract_text() for p in pdf.pages)
     assert upgrade.number in text and amount in text
 
     page.click("nav.tabs >> text=Members")

@@ -24,14 +24,16 @@ def grow(org: Organization, *, members: int, invoices: int, events: int, ledger:
     made = Invoice.objects.bulk_create(
         [
             Invoice(org=org, kind=InvoiceKind.RENEWAL, number=f"BULK-{org.pk}-{n:06d}", status=InvoiceStatus.PAID,
-                    currency="USD", period_start=now - timedelta(days=31 * (n + 1)), period_end=now - timedelta(days=31 * n),
-                    created_at=now, issued_at=now - timedelta(days=31 * n), subtotal=4_900, total=4_900, amount_paid=4_900)
+                    currency="USD", period_start=now - timedelta(days=31 * (n + 1)),
+                    period_end=now - timedelta(days=31 * n), created_at=now, issued_at=now - timedelta(days=31 * n),
+                    subtotal=4_900, total=4_900, amount_paid=4_900)
             for n in range(invoices)
         ],
         batch_size=2_000,
     )
     InvoiceLine.objects.bulk_create(
-        [InvoiceLine(invoice=invoice, position=1, kind=LineKind.PLAN, description="Plan", unit_amount=4_900, amount=4_900)
+        [InvoiceLine(invoice=invoice, position=1, kind=LineKind.PLAN, description="Plan",
+                     unit_amount=4_900, amount=4_900)
          for invoice in made],
         batch_size=2_000,
     )
@@ -48,8 +50,9 @@ def grow(org: Organization, *, members: int, invoices: int, events: int, ledger:
     )
     UsageRollup.objects.bulk_create(
         [
-            UsageRollup(org=org, day=window.start.date() + timedelta(days=n % 28), dimensions=f"bulk|{n}", meter="tool_calls",
-                        member=memberships[n % len(memberships)] if memberships else None, space=spaces[n % 5],
+            UsageRollup(org=org, day=window.start.date() + timedelta(days=n % 28), dimensions=f"bulk|{n}",
+                        meter="tool_calls", member=memberships[n % len(memberships)] if memberships else None,
+                        space=spaces[n % 5],
                         integration="web-search", line_item="tool", events=10, quantity=10, credits=10)
             for n in range(min(events // 10, 5_000))
         ],

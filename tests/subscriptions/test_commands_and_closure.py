@@ -27,7 +27,9 @@ def test_create_org_prints_json_and_starts_the_plan():
     result = run("create_org", "--name", "Acme", "--owner-email", "Boss@Example.com", "--plan", "pro",
                  "--no-trial", "--timezone", "Europe/Paris", "--test-clock", "2026-01-31T09:00:00Z")
     org = Organization.objects.get(pk=result["org_id"])
-    assert (result["slug"], result["owner_email"], result["plan"], result["status"]) == ("acme", "boss@example.com", "pro", "active")
+    assert (result["slug"], result["owner_email"], result["plan"], result["status"]) == (
+        "acme", "boss@example.com", "pro", "active"
+    )
     assert result["current_period_end"] == "2026-02-28T09:00:00+00:00"  # Jan 31 anchor, 10:00 in Paris
     assert org.invoices.get().status == "paid" and org.timezone == "Europe/Paris"
     trial = run("create_org", "--name", "Trial Co", "--owner-email", "boss@example.com", "--plan", "team")

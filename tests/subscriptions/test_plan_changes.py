@@ -49,7 +49,8 @@ def test_upgrade_mid_period_is_prorated_to_the_second():
     assert outcome.invoice.status == InvoiceStatus.PAID
     assert Charge.objects.get(invoice=outcome.invoice).amount == 1_984
     org.subscription.refresh_from_db()
-    assert (org.subscription.plan.code, org.subscription.current_period_end) == ("pro", datetime(2026, 2, 10, tzinfo=UTC))
+    subscription = org.subscription
+    assert (subscription.plan.code, subscription.current_period_end) == ("pro", datetime(2026, 2, 10, tzinfo=UTC))
 
 
 def test_month_to_year_starts_a_new_yearly_period_now():

@@ -33,7 +33,9 @@ def test_trial_converts_with_a_card_and_warns_three_days_before():
     org = advance(org, trial_end)
     subscription = org.subscription
     assert subscription.status == Status.ACTIVE
-    assert (subscription.billing_anchor, subscription.current_period_end) == (trial_end, datetime(2026, 2, 24, tzinfo=UTC))
+    assert (subscription.billing_anchor, subscription.current_period_end) == (
+        trial_end, datetime(2026, 2, 24, tzinfo=UTC)
+    )
     first = Invoice.objects.get(org=org, kind=InvoiceKind.SUBSCRIPTION_START)
     assert (first.total, first.status) == (4_900, InvoiceStatus.PAID)
 

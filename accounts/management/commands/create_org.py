@@ -48,7 +48,9 @@ class Command(BaseCommand):
         if options["test_clock"]:
             clock_at = parse_datetime(options["test_clock"])
             if clock_at is None or clock_at.tzinfo is None:
-                raise CommandError("--test-clock must be an ISO-8601 instant with a UTC offset, e.g. 2026-01-31T09:00:00Z.")
+                raise CommandError(
+                    "--test-clock must be an ISO-8601 instant with a UTC offset, e.g. 2026-01-31T09:00:00Z."
+                )
         plan = None
         if options["plan"]:
             plan = Plan.objects.filter(code=options["plan"]).first()

@@ -42,7 +42,8 @@ class LocalProvider:
             )
         if card == TestCard.DECLINES:
             return ChargeResult(
-                succeeded=False, reference=reference, failure_code="card_declined", failure_message="Your card was declined."
+                succeeded=False, reference=reference, failure_code="card_declined",
+                failure_message="Your card was declined.",
             )
         return ChargeResult(succeeded=False, failure_code="no_payment_method", failure_message="No card on file.")
 

@@ -56,7 +56,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, f"You joined {membership.org.name}.")
             return redirect("portal:overview")
     valid = invitation is not None and invitation.status == InvitationStatus.PENDING
-    return render(request, "registration/invitation.html", {"invitation": invitation if valid else None, "token": token})
+    return render(request, "registration/invitation.html",
+                  {"invitation": invitation if valid else None, "token": token})
 
 
 @login_required

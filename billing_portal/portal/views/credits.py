@@ -68,7 +68,8 @@ def alert_threshold(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         except BillingError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"Owners are emailed when credits fall below {form.cleaned_data['threshold_pct']}%.")
+            threshold = form.cleaned_data["threshold_pct"]
+            messages.success(request, f"Owners are emailed when credits fall below {threshold}%.")
     else:
         messages.error(request, "; ".join(form.errors.get("threshold_pct", ["Enter a whole percentage."])))
     return redirect("portal:credits")

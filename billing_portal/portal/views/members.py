@@ -20,8 +20,8 @@ from billing_portal.portal.forms import CapForm, InviteForm, RoleForm
 from billing_portal.portal.pages import render_page
 from billing_portal.subscriptions.selectors import seat_change_cost
 from metering.models import UsageCap
-from metering.services import cap_remove, cap_set
 from metering.selectors import usage_per_member
+from metering.services import cap_remove, cap_set
 
 PAGE_SIZE = 100
 
@@ -38,7 +38,8 @@ def _members_page(request: HttpRequest, ctx: PortalContext, invite_form: InviteF
     return render_page(
         request, ctx, "portal/members.html", "members", status=status,
         page=page, members_with_usage=members_with_usage, caps=caps, cap_form=CapForm(ctx=ctx),
-        invitations=invitations, invite_form=invite_form, role_form=RoleForm(), invite_link=invite_link, invited=invited,
+        invitations=invitations, invite_form=invite_form, role_form=RoleForm(),
+        invite_link=invite_link, invited=invited,
         seats=seat_count(ctx.org), seat_price=subscription.seat_price(), seat_cost=seat_change_cost(subscription),
         member_limit=subscription.plan.limit_members, subscription=subscription,
     )
@@ -73,7 +74,9 @@ def _member_action(action: Callable[[PortalContext, Membership, HttpRequest], st
     @org_view(BILLING, writes=MANAGERS)
     @require_POST
     def view(request: HttpRequest, ctx: PortalContext, membership_id: int) -> HttpResponse:
-        membership = get_object_or_404(Membership.objects.active().select_related("user"), pk=membership_id, org=ctx.org)
+        membership = get_object_or_404(
+            Membership.objects.active().select_related("user"), pk=membership_id, org=ctx.org
+        )
         try:
             messages.success(request, action(ctx, membership, request))
         except BillingError as error:

@@ -32,7 +32,8 @@ QUOTE_SALT = "portal.plan-quote"
 @org_view(BILLING)
 def plans(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     subscription = ctx.org.subscription
-    interval = request.GET.get("interval", subscription.interval if subscription.interval in Interval.values else "month")
+    default_interval = subscription.interval if subscription.interval in Interval.values else "month"
+    interval = request.GET.get("interval", default_interval)
     cards = []
     for plan in public_plans():
         price = plan.price_for(subscription.currency)
@@ -75,7 +76,8 @@ def plan_change(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     except BillingError as error:
         messages.error(request, error.message)
         return redirect("portal:plans")
-    quote = signing.dumps({"at": preview.proration_at.isoformat(), "amount": preview.amount_due.amount}, salt=QUOTE_SALT)
+    quote = signing.dumps({"at": preview.proration_at.isoformat(), "amount": preview.amount_due.amount},
+                          salt=QUOTE_SALT)
     return render_page(request, ctx, "portal/plan_change.html", "plans", preview=preview, quote=quote,
                        subscription=ctx.org.subscription)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
-
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -232,7 +231,8 @@ def _change_locally(
                 raise Conflict("The price changed since you reviewed it; review the new amount.", code="price_changed")
             result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
             if not result.succeeded:
-                invoice = invoice_void(invoice=invoice, actor=actor, reason=f"Plan change not paid: {result.failure_code}")
+                invoice = invoice_void(invoice=invoice, actor=actor,
+                                       reason=f"Plan change not paid: {result.failure_code}")
                 return ChangeOutcome(applied=False, invoice=invoice, error=result.failure_message)
             invoice.refresh_from_db()
         _apply(subscription, quote, actor)
@@ -253,7 +253,8 @@ def _apply(subscription: Subscription, quote: ChangeQuote, actor: Actor) -> None
     plan_limits_apply(org=subscription.org, plan=quote.plan, actor=actor)
     after_plan_change(org=subscription.org, actor=actor, new_cycle=quote.new_cycle)
     audit_record(org=subscription.org, actor=actor, action="subscription.plan_changed", target=subscription,
-                 before=before, after={"plan": quote.plan.code, "interval": quote.interval, "status": subscription.status,
+                 before=before, after={"plan": quote.plan.code, "interval": quote.interval,
+                                       "status": subscription.status,
                                        "charged": quote.amount_due.amount if quote.lines else 0})
 
 

@@ -75,7 +75,8 @@ def quote_change(*, subscription: Subscription, plan: Plan, interval: str, at: d
                               -subscription.base_price().prorate(remaining, total)))
         old_seat = subscription.seat_price()
         if old_seat.amount and seats:
-            lines.append(LineSpec(LineKind.PLAN_PRORATION, f"Unused time on {_seat_label(seats, subscription.plan)} {when}",
+            old_seat_label = _seat_label(seats, subscription.plan)
+            lines.append(LineSpec(LineKind.PLAN_PRORATION, f"Unused time on {old_seat_label} {when}",
                                   -(old_seat * seats).prorate(remaining, total)))
 
     if paying_now and interval == subscription.interval:
@@ -94,7 +95,9 @@ def quote_change(*, subscription: Subscription, plan: Plan, interval: str, at: d
     return ChangeQuote(plan, interval, at, tuple(lines), period, new_cycle=True)
 
 
-def recurring_lines(*, plan: Plan, interval: str, base: Money, seat: Money, seats: int, period: Period) -> list[LineSpec]:
+def recurring_lines(
+    *, plan: Plan, interval: str, base: Money, seat: Money, seats: int, period: Period
+) -> list[LineSpec]:
     """A whole period of a recurring price: the base line, and a seat line when seats are priced."""
     lines = [LineSpec(LineKind.PLAN, f"{plan.name} plan ({Interval(interval).label.lower()})", base, period=period)]
     if seat.amount and seats:

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from accounts.models import Organization
 
 
+def _locked(**lookup: int) -> Subscription:
+    """The subscription, locked for this transaction, with its org and plan."""
+    return Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan").get(**lookup)
+
+
 def job_claim(*, job: str, org: Organization, key: str) -> bool:
     """Record that `job` ran for this org and key; False when it already had (the caller then does nothing)."""
     try:
@@ -42,7 +47,7 @@ def job_claim(*, job: str, org: Organization, key: str) -> bool:
 
 def subscription_end_trial(*, subscription_id: int, actor: Actor) -> str:
     with transaction.atomic():
-        subscription = Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan").get(pk=subscription_id)
+        subscription = _locked(pk=subscription_id)
         org = subscription.org
         if subscription.status != Status.TRIALING or subscription.trial_end is None:
             return "not trialing"
@@ -69,7 +74,7 @@ def subscription_end_trial(*, subscription_id: int, actor: Actor) -> str:
 
 def subscription_trial_will_end_notify(*, subscription_id: int, actor: Actor) -> str:
     with transaction.atomic():
-        subscription = Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan").get(pk=subscription_id)
+        subscription = _locked(pk=subscription_id)
         if subscription.status != Status.TRIALING or subscription.trial_end is None:
             return "not trialing"
         if not job_claim(job="trial_will_end", org=subscription.org, key=subscription.trial_end.isoformat()):
@@ -82,18 +87,19 @@ def subscription_trial_will_end_notify(*, subscription_id: int, actor: Actor) ->
 def subscription_resume_with_payment(*, org_id: int, actor: Actor) -> Invoice | None:
     """A paused org (trial ended without a card) added a card: start paying now, with the owner present."""
     with transaction.atomic():
-        subscription = Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan").get(org_id=org_id)
+        subscription = _locked(org_id=org_id)
         if subscription.status != Status.PAUSED or payment_method_default(subscription.org) is None:
             return None
         audit_record(org=subscription.org, actor=actor, action="subscription.status_changed", target=subscription,
                      before={"status": Status.PAUSED}, after={"status": Status.ACTIVE}, reason="Payment method added")
-        return subscription_start_paid_cycle(subscription, at=clock.now(org=subscription.org), actor=actor, on_session=True)
+        now = clock.now(org=subscription.org)
+        return subscription_start_paid_cycle(subscription, at=now, actor=actor, on_session=True)
 
 
 def subscription_renew(*, subscription_id: int, actor: Actor) -> str:
     """Close the period that ended: apply a scheduled change or cancellation, start the next period, bill it."""
     with transaction.atomic():
-        subscription = Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan").get(pk=subscription_id)
+        subscription = _locked(pk=subscription_id)
         org = subscription.org
         if subscription.status not in (Status.ACTIVE, Status.PAST_DUE):
             return "not renewing"

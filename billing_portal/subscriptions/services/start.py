@@ -34,7 +34,9 @@ def collect_and_sync(invoice: Invoice | None, subscription: Subscription, actor:
     subscription_sync_payment_state(org=subscription.org, actor=actor)
 
 
-def subscription_start_paid_cycle(subscription: Subscription, *, at: datetime, actor: Actor, on_session: bool) -> Invoice | None:
+def subscription_start_paid_cycle(
+    subscription: Subscription, *, at: datetime, actor: Actor, on_session: bool
+) -> Invoice | None:
     """Begin paying: a new anchor at `at` and the first period's invoice. Call with the subscription locked."""
     org = subscription.org
     period = period_containing(at, subscription.interval, org.tz, at)

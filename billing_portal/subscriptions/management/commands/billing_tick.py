@@ -23,5 +23,6 @@ class Command(BaseCommand):
             at = parsed
         with clock.running_at(at):
             executions = run_due_jobs()
-        summary = [{"job": e.job, "processed": e.processed, "failed": e.failed, "outcome": e.outcome} for e in executions]
+        summary = [{"job": e.job, "processed": e.processed, "failed": e.failed, "outcome": e.outcome}
+                   for e in executions]
         self.stdout.write(json.dumps({"now": at.isoformat(), "runs": summary}))
