@@ -1,7 +1,8 @@
-"""Settings for the metering benchmark only: base settings plus a URLconf that adds the baseline view."""
+"""Settings for the metering benchmark only: `make run`'s settings without DEBUG, plus a URLconf that adds the
+baseline view."""
 
-from billing_portal.settings.base import *  # noqa: F403
-from billing_portal.settings.base import REST_FRAMEWORK
+from billing_portal.settings.dev import *  # noqa: F403 (static files from the finders: no collectstatic)
+from billing_portal.settings.dev import REST_FRAMEWORK
 
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]

@@ -178,5 +178,6 @@ def seed() -> list[tuple[str, str]]:
         ("admin@demo.test", "ADMIN of Acme Robotics: sees billing, cannot change it"),
         ("finance@demo.test", "MEMBER with billing:read in Acme Robotics"),
         ("member@demo.test", "MEMBER of Acme Robotics: no billing pages"),
+        ("viewer@demo.test", "VIEWER of Acme Robotics: no billing pages"),
         (STAFF_EMAIL, "staff superuser: /admin/"),
     ]
