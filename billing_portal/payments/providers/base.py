@@ -65,12 +65,8 @@ class RefundRequest:
     idempotency_key: str
 
 
-@dataclass(frozen=True)
-class RefundResult:
-    succeeded: bool
-    reference: str = ""
-    failure_code: str = ""
-    failure_message: str = ""
+# A refund is answered like a charge: whether it went through, the provider's reference, or why not.
+RefundResult = ChargeResult
 
 
 @dataclass(frozen=True)
