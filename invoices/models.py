@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
@@ -83,7 +84,8 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True, db_index=True)
     due_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
-    # What the buyer's details were when the invoice was finalized.
+    # What the seller's and the buyer's details were when the invoice was finalized: a re-render prints them.
+    seller = models.JSONField(default=dict, blank=True, help_text="Name, address, tax ID and email of the seller.")
     billed_name = models.CharField(max_length=200, blank=True)
     billing_email = models.EmailField(blank=True)
     tax_id = models.CharField("tax ID", max_length=64, blank=True)
@@ -131,6 +133,11 @@ class Invoice(models.Model):
     @property
     def is_finalized(self) -> bool:
         return self.status != InvoiceStatus.DRAFT
+
+    @property
+    def seller_details(self) -> dict[str, str]:
+        """The seller as printed: as at finalization, or as configured now for a draft."""
+        return self.seller or dict(settings.BILLING_SELLER)
 
     @property
     def amount_due(self) -> Money:

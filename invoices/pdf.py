@@ -44,7 +44,7 @@ STYLESHEET = f"{STATIC_SCHEME}css/invoice.css"
 PAYMENT_PATH = "/billing/payment/"
 
 _SHOWN_FIELDS = (
-    "number", "status", "currency", "issued_at", "due_at", "paid_at", "period_start", "period_end",
+    "number", "status", "currency", "issued_at", "due_at", "paid_at", "period_start", "period_end", "seller",
     "billed_name", "billing_email", "tax_id", "billing_address", "country", "tax_name", "tax_rate_bp",
     "subtotal", "tax", "total", "amount_paid", "memo",
 )  # fmt: skip
@@ -139,7 +139,7 @@ def _context(invoice: Invoice) -> dict[str, Any]:
         {"label": "Amount due", "value": amount_due, "css": f"due {invoice.status}"},
     ]
     return {
-        "seller": settings.BILLING_SELLER,
+        "seller": invoice.seller_details,
         "invoice": invoice,
         "status_label": invoice.get_status_display().upper(),
         "country_name": Locale("en").territories.get(invoice.country, invoice.country),

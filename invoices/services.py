@@ -132,7 +132,7 @@ def invoice_tax(*, country: str, subtotal: Money) -> Tax:
 
 
 def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = timedelta(0)) -> Invoice:
-    """Freeze the invoice: snapshot the buyer, compute tax and totals, and give it the next number."""
+    """Freeze the invoice: snapshot the seller and the buyer, compute tax and totals, and give it the next number."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update(of=("self",)).select_related("org").get(pk=invoice.pk)
         if invoice.status != InvoiceStatus.DRAFT:
@@ -143,6 +143,7 @@ def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = time
         tax = invoice_tax(country=org.country, subtotal=invoice.money("subtotal"))
         invoice.tax_name, invoice.tax_rate_bp, invoice.tax = tax.name, tax.rate_bp, tax.amount.amount
         invoice.total = invoice.subtotal + invoice.tax
+        invoice.seller = dict(settings.BILLING_SELLER)
         invoice.billed_name = org.name
         invoice.billing_email = org.billing_email
         invoice.tax_id = org.tax_id
@@ -268,7 +269,7 @@ def invoice_send(*, invoice: Invoice, actor: Actor) -> Invoice:
         raise InvalidInput(f"{invoice} has no billing email to send it to.", code="no_billing_email")
     invoice = invoice_render_pdf(invoice=invoice, actor=actor)
     name = invoice_document_name(invoice)
-    seller = settings.BILLING_SELLER["name"]
+    seller = invoice.seller_details["name"]
     body = (f"Hello {invoice.billed_name},\n\nplease find invoice {name} from {seller} attached (total "
             f"{invoice.money('total').format()}, amount due {invoice.amount_due.format()}).\n\n{seller}\n")
     subject = f"Invoice {name} from {seller}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from djstripe.models import Invoice as StripeInvoice
 
@@ -133,6 +134,8 @@ def _header(invoice: Invoice, data: dict[str, Any], org: Organization) -> None:
     invoice.issued_at = moment(transitions.get("finalized_at"))
     invoice.due_at = moment(data.get("due_date")) or invoice.issued_at
     invoice.paid_at = moment(transitions.get("paid_at"))
+    if invoice.issued_at and not invoice.seller:  # as finalized; later events leave it as it was
+        invoice.seller = dict(settings.BILLING_SELLER)
     invoice.billed_name = str(data.get("customer_name") or org.name)
     invoice.billing_email = str(data.get("customer_email") or "")
     invoice.tax_id = _tax_id(data)

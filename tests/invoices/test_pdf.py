@@ -94,6 +94,22 @@ def test_buyer_details_come_from_the_invoice_snapshot_not_the_live_org():
 
 
 @pytest.mark.django_db
+def test_seller_details_are_those_at_finalization_even_when_re_rendered_after_they_change(settings):
+    invoice = issue_invoice(german_org())
+    first = stored_text(invoice_render_pdf(invoice=invoice))
+    old = dict(settings.BILLING_SELLER)
+    settings.BILLING_SELLER = {"name": "Moved Corp", "address": "9 New Road\nDublin", "tax_id": "IE9999999X",
+                               "email": "ar@moved.example"}  # fmt: skip
+    voided = invoice_void(invoice=invoice, actor=TEST_ACTOR, reason="Issued twice")  # re-rendered as VOID
+    text = stored_text(invoice_render_pdf(invoice=voided))
+    assert "VOID" in text and old["name"] in first and old["name"] in text and f"Tax ID: {old['tax_id']}" in text
+    assert "Moved Corp" not in text and "IE9999999X" not in text and "ar@moved.example" not in text
+    later = issue_invoice(german_org())  # finalized after the change: the new details
+    assert later.seller["name"] == "Moved Corp"
+    assert "Moved Corp" in stored_text(invoice_render_pdf(invoice=later)) and old["name"] not in later.seller.values()
+
+
+@pytest.mark.django_db
 def test_zero_decimal_currency_has_no_decimals():
     org = make_org(clock_at=NOW, currency="JPY")
     org.country = "JP"

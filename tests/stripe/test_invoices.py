@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 
 from billing_portal.audit.models import AuditEntry
 from billing_portal.payments.models import StripeEventReceipt
@@ -65,7 +66,7 @@ def test_a_stripe_invoice_is_mirrored_with_its_amounts_and_lines_through_its_lif
 ):
     deliver(event("invoice.created", team_invoice("draft"), created=T))
     draft = mirror()
-    assert (draft.kind, draft.status, draft.number) == ("stripe", InvoiceStatus.DRAFT, None)
+    assert (draft.kind, draft.status, draft.number, draft.seller) == ("stripe", InvoiceStatus.DRAFT, None, {})
     assert list(draft.lines.values_list("kind", "description", "quantity", "unit_amount", "amount")) == [
         (LineKind.PLAN, "1 × Team", 1, 4_900, 4_900),
         (LineKind.SEATS, "3 × Team seat", 3, 1_200, 3_600),
@@ -93,6 +94,7 @@ def test_a_stripe_invoice_is_mirrored_with_its_amounts_and_lines_through_its_lif
         "US-123",
     )
     assert opened.billing_address == "1 Main St\n12345 Springfield\nUS"
+    assert opened.seller == settings.BILLING_SELLER  # as at finalization
     assert renders == [opened.pk]
     deliver(
         event(
