@@ -8,7 +8,7 @@ from metering.models import LineItem
 
 OK, GRACE, BLOCKED = "ok", "grace", "blocked"
 # Which meters cost credits, and under which line item; other meters (api_requests) are quota-only.
-METER_LINE_ITEMS = {"ai_tokens": LineItem.LLM, "tool_calls": LineItem.TOOL}
+METER_LINE_ITEMS = {"ai_tokens": LineItem.LLM, "tool_calls": LineItem.TOOL, "storage": LineItem.STORAGE}
 DEFAULT_RATE_KEY = "*"
 
 
@@ -58,6 +58,8 @@ def line_for(meter: str, *, model: str, integration: str, byok: bool) -> tuple[s
         return line_item, model or DEFAULT_RATE_KEY
     if line_item == LineItem.TOOL:
         return line_item, integration or DEFAULT_RATE_KEY
+    if line_item == LineItem.STORAGE:
+        return line_item, DEFAULT_RATE_KEY
     return "", ""
 
 

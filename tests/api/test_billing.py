@@ -101,7 +101,7 @@ def test_usage_answers_meters_and_resource_counts_against_the_plan():
     assert body["tier"] == "team"
     assert body["period"] == {"start": "2026-03-10T12:00:00Z", "end": "2026-04-10T12:00:00Z"}
     assert body["usage"]["tool_calls"] == {"used": 7, "limit": 100_000, "remaining": 99_993, "state": "ok"}
-    assert set(body["usage"]) == {"tool_calls", "ai_tokens", "api_requests"}
+    assert set(body["usage"]) == {"tool_calls", "ai_tokens", "api_requests", "storage"}
     assert body["resource_counts"] == {
         "members": {"used": 2, "limit": 50},
         "spaces": {"used": 1, "limit": 50},

@@ -160,6 +160,19 @@ def test_byok_model_calls_count_against_the_quota_but_cost_no_credits():
     assert (debit.line_item, debit.line_key, debit.usage_event.key) == ("llm", "gpt-4o", "p")
 
 
+def test_storage_reported_in_mb_days_costs_credits_at_the_storage_rate_and_has_no_plan_quota():
+    org = metered_org()
+    before = balance(org)
+    client = api_client(org)
+    answer = client.post(EVENTS, {"id": "s1", "meter": "storage", "quantity": 250}, format="json")
+    assert answer.status_code == 201, answer.content
+    assert (answer.json()["used"], answer.json()["limit"], answer.json()["state"]) == (250, None, "ok")
+    assert balance(org) == before - 3  # 1 credit per 100 MB-days, rounded up per report
+    debit = CreditEntry.objects.get(kind="debit")
+    assert (debit.line_item, debit.line_key, debit.usage_event.key) == ("storage", "*", "s1")
+    assert client.get(reverse("quota", args=["storage"])).json()["limit"] is None
+
+
 def test_paused_or_canceled_orgs_get_402_and_nothing_is_recorded():
     org = metered_org()
     Subscription.objects.filter(org=org).update(status=Status.PAUSED)  # what the trial-end job does
