@@ -17,7 +17,7 @@ SESSION_STATUSES = ["active", "ended", "expired"]
 
 class UsageEventIn(serializers.Serializer):
     id = serializers.CharField(max_length=200, help_text="Your idempotency key.")
-    meter = serializers.CharField(help_text="tool_calls, ai_tokens, api_requests, ...")
+    meter = serializers.CharField(help_text="tool_calls, ai_tokens, api_requests or storage (MB-days)")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     user = serializers.EmailField(required=False, help_text="A member's email.")
     space = serializers.SlugField(required=False)
