@@ -142,6 +142,9 @@ def _usage(org: Organization, spec: DemoOrg, rng: random.Random) -> None:
             else:
                 events.append(UsageInput(key=f"demo-{at.timestamp()}-{n}", meter="api_requests",
                                          quantity=rng.randint(1, 20), **common))
+        for space in spaces:  # each space's daily storage report, in MB-days
+            events.append(UsageInput(key=f"demo-storage-{space}-{day:%Y%m%d}", meter="storage", space=space,
+                                     quantity=rng.randint(200, 900), user=members[0], timestamp=min(day, now)))
         day += timedelta(days=1)
     for start in range(0, len(events), 1_000):
         usage_record(org=_fresh(org), events=events[start:start + 1_000])
