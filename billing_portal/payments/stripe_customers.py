@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from djstripe.models import Customer
+from djstripe.models import PaymentMethod as StripePaymentMethod
 from djstripe.settings import djstripe_settings
 
 from accounts.models import Organization
@@ -12,6 +13,7 @@ from billing_portal.core import clock
 from billing_portal.payments import stripe_adapter
 from billing_portal.payments.models import MethodKind, PaymentMethod
 from billing_portal.payments.services import customer_details, payment_method_default
+from billing_portal.payments.stripe_events import Outcome, StripeEventRef, applied, ignored, newer_event_applied, stale
 
 
 def stripe_customer_id(org: Organization) -> str | None:
@@ -86,3 +88,37 @@ def payment_method_adopt(*, org: Organization, payment_method_id: str, actor: Ac
             after={"method": str(method)},
         )
     return method
+
+
+def payment_method_from_stripe(event: StripeEventRef) -> Outcome:
+    """A card of the org's changed in Stripe: detached (in the dashboard, or by Stripe), or updated (the card
+    network sent a new expiry or number). The portal's copy follows; a detached default leaves the org with no
+    card, so the next renewal goes to dunning as it would in Stripe."""
+    method = (
+        PaymentMethod.objects.select_for_update()
+        .select_related("org")
+        .filter(stripe_payment_method_id=event.object_id, detached_at__isnull=True)
+        .first()
+    )
+    if method is None:
+        return ignored("not a payment method the portal holds")
+    org = method.org
+    if newer_event_applied(event):
+        return stale(org)
+    row = StripePaymentMethod.objects.filter(id=event.object_id).first()
+    data = row.stripe_data if row is not None else {}
+    before = {"method": str(method), "default": method.is_default}
+    if event.type == "payment_method.detached" or not data.get("customer"):
+        method.detached_at, method.is_default = clock.now(org=org), False
+        action = "payment_method.detached"
+    else:
+        card = data.get("card") or {}
+        method.brand = str(card.get("brand") or method.brand).title()
+        method.last4 = str(card.get("last4") or method.last4)
+        method.exp_month = int(card.get("exp_month") or method.exp_month or 0) or None
+        method.exp_year = int(card.get("exp_year") or method.exp_year or 0) or None
+        action = "payment_method.updated"
+    method.save()
+    audit_record(org=org, actor=Actor.stripe(event.id), action=action, target=method, before=before,
+                 after={"method": str(method), "default": method.is_default})  # fmt: skip
+    return applied(org)

@@ -12,6 +12,7 @@ from typing import Any
 from djstripe.event_handlers import djstripe_receiver
 from djstripe.models import Event
 
+from billing_portal.payments.stripe_customers import payment_method_from_stripe
 from billing_portal.payments.stripe_events import Outcome, StripeEventRef, stripe_event_apply
 from billing_portal.payments.stripe_invoice_sync import invoice_from_stripe
 from billing_portal.payments.stripe_objects import stripe_id
@@ -51,6 +52,7 @@ INVOICE_EVENTS = [
     "invoice.deleted",
 ]
 CHECKOUT_EVENTS = ["checkout.session.completed"]
+PAYMENT_METHOD_EVENTS = ["payment_method.detached", "payment_method.updated", "payment_method.automatically_updated"]
 
 
 def _apply(event: Event, mapper: Callable[[StripeEventRef], Outcome]) -> None:
@@ -86,3 +88,8 @@ def on_invoice_event(sender: Any, event: Event, **kwargs: Any) -> None:
 @djstripe_receiver(CHECKOUT_EVENTS)
 def on_checkout_event(sender: Any, event: Event, **kwargs: Any) -> None:
     _apply(event, checkout_from_stripe)
+
+
+@djstripe_receiver(PAYMENT_METHOD_EVENTS)
+def on_payment_method_event(sender: Any, event: Event, **kwargs: Any) -> None:
+    _apply(event, payment_method_from_stripe)

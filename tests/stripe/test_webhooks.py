@@ -2,7 +2,10 @@ import pytest
 from djstripe.models import Event
 
 from billing_portal.audit.models import AuditEntry
+from billing_portal.audit.services import Actor
 from billing_portal.payments.models import PaymentMethod, StripeEventReceipt
+from billing_portal.payments.services import payment_method_default
+from billing_portal.payments.stripe_customers import payment_method_adopt
 from billing_portal.payments.tasks import stripe_payment_method_adopt
 from billing_portal.subscriptions.models import SeatChange, Status, Subscription
 from tests.stripe.builders import PERIOD_END, PERIOD_START, event, signature
@@ -233,3 +236,40 @@ def test_a_setup_checkout_makes_the_new_card_the_default(
     assert fake_stripe.calls("POST", "/v1/subscriptions/sub_acme")[0].params == {
         "default_payment_method": "pm_new"
     }
+
+
+def _card(customer, **card):
+    return {
+        "id": "pm_kept",
+        "object": "payment_method",
+        "type": "card",
+        "customer": customer,
+        "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2027, **card},
+        "livemode": False,
+        "created": T,
+        "metadata": {},
+        "billing_details": {},
+    }
+
+
+def test_cards_updated_or_detached_in_stripe_follow_in_the_portal(fake_stripe, team, deliver, org):
+    deliver(event("customer.subscription.created", team(), created=T))
+    customer = team()["customer"]
+    fake_stripe.put(_card(customer))
+    payment_method_adopt(org=org, payment_method_id="pm_kept", actor=Actor.system("tests"))
+    renewed = fake_stripe.put(_card(customer, exp_year=2031, last4="1881"))  # the card network's new card
+    deliver(event("payment_method.automatically_updated", renewed, created=T + 10))
+    method = PaymentMethod.objects.get(stripe_payment_method_id="pm_kept")
+    assert (str(method), method.exp_month, method.exp_year, method.is_default) == ("Visa •••• 1881", 12, 2031, True)
+    older = event("payment_method.updated", _card(customer, exp_year=2029), created=T + 5)
+    deliver(older)  # delivered late: behind the update already applied
+    assert PaymentMethod.objects.get(pk=method.pk).exp_year == 2031
+    assert StripeEventReceipt.objects.get(event_id=older["id"]).outcome == "stale"
+    detached = fake_stripe.put(_card(None, exp_year=2031, last4="1881"))
+    deliver(event("payment_method.detached", detached, created=T + 20))
+    method.refresh_from_db()
+    assert method.detached_at is not None and not method.is_default
+    assert payment_method_default(org) is None  # the next renewal has no card: dunning, as in Stripe
+    assert list(AuditEntry.objects.filter(org=org, action__startswith="payment_method.").values_list(
+        "action", flat=True).order_by("pk")) == ["payment_method.changed", "payment_method.updated",
+                                                 "payment_method.detached"]  # fmt: skip
