@@ -126,7 +126,7 @@ def _usage(org: Organization, spec: DemoOrg, rng: random.Random) -> None:
     day = window.start
     while day < now:
         for n in range(rng.randint(spec.usage_per_day // 2, spec.usage_per_day)):
-            at = min(day + timedelta(seconds=rng.randint(0, 86_399)), now)
+            at = day + timedelta(seconds=rng.randint(0, min(86_399, int((now - day).total_seconds()))))
             kind = rng.random()
             common = {"user": rng.choice(members), "space": rng.choice(spaces) if spaces else "", "timestamp": at,
                       "agent": rng.choice(["triage-bot", "research-agent", "release-notes"]),
