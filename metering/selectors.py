@@ -17,7 +17,15 @@ from billing_portal.core import clock
 from billing_portal.core.errors import NotFound
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.periods import Period
-from metering.models import CreditEntry, CreditPool, UsageCounter, UsageEvent, UsageRollup, UsageWindow
+from metering.models import (
+    CreditEntry,
+    CreditPool,
+    LineItem,
+    UsageCounter,
+    UsageEvent,
+    UsageRollup,
+    UsageWindow,
+)
 from metering.models.usage import ORG_SUBJECT
 from metering.services.rules import meter_state, remaining
 from metering.services.windows import window_for
@@ -178,6 +186,8 @@ def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
         return dict(Membership.objects.filter(pk__in=keys).values_list("pk", "user__email"))
     if by == "space":
         return dict(Space.objects.filter(pk__in=keys).values_list("pk", "name"))
+    if by == "line_item":
+        return dict(LineItem.choices)
     return {}
 
 

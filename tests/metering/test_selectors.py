@@ -31,8 +31,8 @@ def test_breakdowns_come_from_rollups_with_exact_totals():
         (people[1].user.email, 2_000),
         (people[0].user.email, 1_000),
     ]
-    by_line = {row.key: row.credits for row in selectors.usage_breakdown(org=org, by="line_item")}
-    assert by_line == {"llm": 5 + 10 + 15, "tool": 3 * 2 * 2, "": 0}
+    by_line = {(row.key, row.label): row.credits for row in selectors.usage_breakdown(org=org, by="line_item")}
+    assert by_line == {("llm", "LLM cost"): 5 + 10 + 15, ("tool", "Tool calls"): 3 * 2 * 2, ("", "—"): 0}
     by_space = selectors.usage_breakdown(org=org, by="space", meter="tool_calls")
     assert [(row.label, row.quantity) for row in by_space] == [("Lab", 6), ("—", 0)]
     series = selectors.usage_daily_series(org=org, meter="tool_calls")
