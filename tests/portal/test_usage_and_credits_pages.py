@@ -100,3 +100,12 @@ def test_credit_alert_threshold_form(client, team):
     client.post(reverse("portal:credit-alert"), {"threshold_pct": "500"})
     team.refresh_from_db()
     assert team.credit_alert_threshold_pct == 35
+
+
+def test_the_ledger_names_each_debits_line_item_and_what_was_priced(client, team):
+    record(team, 1, meter="ai_tokens", model="gpt-4o")
+    record(team, 1, meter="storage")
+    client.force_login(owner(team).user)
+    html = client.get(reverse("portal:credits")).content.decode()
+    assert "Usage · LLM cost (gpt-4o)" in html and "Usage · Storage</td>" in html
+    assert "(*)" not in html and "· llm" not in html
