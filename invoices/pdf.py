@@ -103,7 +103,8 @@ def invoice_pdf_fingerprint(invoice: Invoice) -> str:
         "invoice": [getattr(invoice, field) for field in _SHOWN_FIELDS],
         "lines": list(invoice.lines.order_by("position").values_list(*_LINE_FIELDS)),
     }
-    return hashlib.sha256(json.dumps(shown, default=str).encode()).hexdigest()
+    # Sorted keys: a JSON field read back from PostgreSQL (jsonb) has its keys in another order.
+    return hashlib.sha256(json.dumps(shown, default=str, sort_keys=True).encode()).hexdigest()
 
 
 def _utc_date(value: datetime | None) -> date | None:
