@@ -5,12 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts import services as accounts
+from billing_portal.catalog.models import QuotaOverride
 from billing_portal.core.errors import Conflict, NotAllowed
 from billing_portal.core.money import Money
 from billing_portal.payments.models import Charge
 from billing_portal.payments.services import payment_method_add_test_card
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.services.changes import (
+    subscription_assign_enterprise,
     subscription_cancel,
     subscription_change_plan,
     subscription_preview_change,
@@ -132,6 +134,20 @@ def test_downgrade_waits_for_the_period_end_and_can_be_undone():
     assert org.subscription.plan.code == "starter"
     renewal = Invoice.objects.get(org=org, kind=InvoiceKind.RENEWAL)
     assert (renewal.total, renewal.period_start, renewal.status) == (1_900, datetime(2026, 2, 10, tzinfo=UTC), "paid")
+
+
+def test_leaving_enterprise_at_the_period_end_drops_its_negotiated_prices_and_quotas():
+    org = make_org(plan="pro", clock_at=JAN10)
+    subscription_assign_enterprise(org=org, interval="month", base_price=Money(99_000, "USD"),
+                                   seat_price=Money(0, "USD"), quotas={"tool_calls": 900_000}, actor=ACTOR)  # fmt: skip
+    org = advance(org, MID)
+    outcome = subscription_change_plan(org=org, plan=plan("business"), interval="month", by=owner(org), actor=ACTOR)
+    assert not outcome.applied
+    org = advance(org, datetime(2026, 2, 10, tzinfo=UTC))
+    org.subscription.refresh_from_db()
+    assert (org.subscription.plan.code, org.subscription.custom_base_price) == ("business", None)
+    assert not QuotaOverride.objects.filter(org=org).exists()
+    assert Invoice.objects.get(org=org, kind=InvoiceKind.RENEWAL).total == 14_900  # Business's catalog price
 
 
 def test_undone_downgrade_renews_the_current_plan():

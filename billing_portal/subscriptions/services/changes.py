@@ -373,6 +373,12 @@ def subscription_undo_scheduled_change(*, org: Organization, by: Membership | No
                      before=before, after={"plan": subscription.plan.code})
 
 
+def negotiated_terms_drop(subscription: Subscription) -> None:
+    """Leaving Enterprise: its negotiated prices (set here, saved by the caller) and quotas no longer apply."""
+    subscription.custom_base_price = subscription.custom_seat_price = None
+    QuotaOverride.objects.filter(org_id=subscription.org_id).delete()
+
+
 def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, reason: str) -> None:
     """Move to Free now, resetting on the sign-up day of month. Call with the subscription locked."""
     org = subscription.org
@@ -384,10 +390,9 @@ def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, rea
     subscription.current_period_start, subscription.current_period_end = period.start, period.end
     subscription.cancel_at_period_end = False
     subscription.scheduled_plan, subscription.scheduled_interval = None, ""
-    subscription.custom_base_price = subscription.custom_seat_price = None
     subscription.past_due_since = None
+    negotiated_terms_drop(subscription)
     subscription.save()
-    QuotaOverride.objects.filter(org=org).delete()
     plan_limits_apply(org=org, plan=free, actor=actor)
     after_plan_change(org=org, actor=actor, new_cycle=True)
     audit_record(org=org, actor=actor, action="subscription.plan_changed", target=subscription, before=before,

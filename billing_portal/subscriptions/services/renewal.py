@@ -17,7 +17,7 @@ from billing_portal.payments.services import payment_method_default
 from billing_portal.subscriptions.models import JobRun, Status, Subscription
 from billing_portal.subscriptions.notifications import notify_owner
 from billing_portal.subscriptions.periods import period_containing
-from billing_portal.subscriptions.services.changes import subscription_switch_to_free
+from billing_portal.subscriptions.services.changes import negotiated_terms_drop, subscription_switch_to_free
 from billing_portal.subscriptions.services.credits import after_plan_change
 from billing_portal.subscriptions.services.limits import plan_limits_apply
 from billing_portal.subscriptions.services.proration import subscription_recurring_lines
@@ -119,6 +119,8 @@ def subscription_renew(*, subscription_id: int, actor: Actor) -> str:
             outcome = "moved to free"
         elif scheduled_plan is not None:
             before = {"plan": subscription.plan.code, "interval": subscription.interval}
+            if scheduled_plan != subscription.plan:
+                negotiated_terms_drop(subscription)
             subscription.plan, subscription.interval = scheduled_plan, subscription.scheduled_interval
             subscription.scheduled_plan, subscription.scheduled_interval = None, ""
             outcome = "downgraded"
