@@ -46,6 +46,7 @@ from billing_portal.subscriptions.models import SeatChange, Status, Subscription
 from billing_portal.subscriptions.services.changes import subscription_switch_to_free
 from billing_portal.subscriptions.services.credits import after_plan_change
 from billing_portal.subscriptions.services.limits import plan_limits_apply
+from billing_portal.subscriptions.services.seats import subscriptions_for_update
 
 STATUS_FROM_STRIPE = {
     "trialing": Status.TRIALING,
@@ -77,9 +78,7 @@ def _org_by_id(value: Any) -> Organization | None:
 
 
 def _locked(**lookup: Any) -> Subscription | None:
-    # Lock our row only, not the org and plan rows joined in: every org on a plan shares that plan's row.
-    rows = Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan")
-    return rows.filter(**lookup).first()
+    return subscriptions_for_update().filter(**lookup).first()
 
 
 def _locked_subscription(data: dict[str, Any]) -> Subscription | None:

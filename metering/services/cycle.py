@@ -82,8 +82,10 @@ def _pools_roll(
             )
         else:
             entries = pool_roll(pool, window=window, allotment=allotment, at=at, actor_label=actor.label)
+        alert_was_open = pool.low_alert_open
         alerts_after_grant(pool, threshold_pct=org.credit_alert_threshold_pct, at=at)
-        pool_save(pool, entries)
+        if entries or pool.low_alert_open != alert_was_open:  # a pool already in the window: nothing to write
+            pool_save(pool, entries)
 
 
 def credits_cycle_reset(*, org: Organization, actor: Actor, at: datetime | None = None) -> bool:

@@ -31,7 +31,7 @@ from billing_portal.payments.providers.base import (
     SubscriptionBillingProvider,
 )
 from billing_portal.payments.services import invoice_collect
-from billing_portal.subscriptions.models import Status, Subscription
+from billing_portal.subscriptions.models import SeatChange, Status, Subscription
 from billing_portal.subscriptions.periods import Period, period_containing
 from billing_portal.subscriptions.policy import capabilities
 from billing_portal.subscriptions.services.credits import after_plan_change
@@ -133,9 +133,13 @@ def _stripe_request(subscription: Subscription, plan: Plan, interval: str, *, at
     )
 
 
-def _with_pending_seats(subscription: Subscription, lines: list[LineSpec]) -> list[LineSpec]:
-    """Seat prorations not yet invoiced ride along on the next invoice, as Stripe's pending items do."""
-    return lines + seat_proration_lines(seats_pending(subscription), subscription.org.tz)
+def _with_pending_seats(
+    subscription: Subscription, lines: list[LineSpec], pending: list[SeatChange] | None = None
+) -> list[LineSpec]:
+    """Seat prorations not yet invoiced (`pending`, when the caller has them) ride along on the next invoice, as
+    Stripe's pending items do."""
+    pending = seats_pending(subscription) if pending is None else pending
+    return lines + seat_proration_lines(pending, subscription.org.tz)
 
 
 def subscription_preview_change(
@@ -222,8 +226,8 @@ def _change_locally(
             pending = seats_pending(subscription)
             invoice = invoice_issue(
                 org=org, kind=InvoiceKind.UPGRADE, currency=subscription.currency,
-                lines=_with_pending_seats(subscription, list(quote.lines)), period=Period(at, quote.period.end),
-                actor=actor, subscription=subscription,
+                lines=_with_pending_seats(subscription, list(quote.lines), pending),
+                period=Period(at, quote.period.end), actor=actor, subscription=subscription,
             )
             seats_mark_settled(pending, invoice)
             # Nothing may change if the total moved since the preview (a seat was added in between, say).
@@ -423,7 +427,9 @@ def subscription_assign_enterprise(
         period = period_containing(at, interval, org.tz, at)
         unused_credit = [line for line in unused.lines if line.amount.amount < 0]
         pending = seats_pending(subscription)
-        lines = _with_pending_seats(subscription, unused_credit + subscription_recurring_lines(subscription, period))
+        lines = _with_pending_seats(
+            subscription, unused_credit + subscription_recurring_lines(subscription, period), pending
+        )
         quote = ChangeQuote(enterprise, interval, at, tuple(lines), period, new_cycle=True)
         invoice = None
         if any(line.amount.amount for line in lines):

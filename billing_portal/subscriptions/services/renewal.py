@@ -14,25 +14,25 @@ from billing_portal.audit.services import Actor, audit_record
 from billing_portal.catalog.selectors import plan_is_free
 from billing_portal.core import clock
 from billing_portal.payments.services import payment_method_default
-from billing_portal.subscriptions.models import JobRun, Status, Subscription
+from billing_portal.subscriptions.models import JobRun, Status
 from billing_portal.subscriptions.notifications import notify_owner
 from billing_portal.subscriptions.periods import period_containing
 from billing_portal.subscriptions.services.changes import negotiated_terms_drop, subscription_switch_to_free
 from billing_portal.subscriptions.services.credits import after_plan_change
 from billing_portal.subscriptions.services.limits import plan_limits_apply
 from billing_portal.subscriptions.services.proration import subscription_recurring_lines
-from billing_portal.subscriptions.services.seats import seat_proration_lines, seats_mark_settled, seats_pending
+from billing_portal.subscriptions.services.seats import (
+    seat_proration_lines,
+    seats_mark_settled,
+    seats_pending,
+    subscriptions_for_update,
+)
 from billing_portal.subscriptions.services.start import collect_and_sync, subscription_start_paid_cycle
 from invoices.models import Invoice, InvoiceKind
 from invoices.services import invoice_issue
 
 if TYPE_CHECKING:
     from accounts.models import Organization
-
-
-def _locked(**lookup: int) -> Subscription:
-    """The subscription, locked for this transaction, with its org and plan."""
-    return Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan").get(**lookup)
 
 
 def job_claim(*, job: str, org: Organization, key: str) -> bool:
@@ -47,7 +47,7 @@ def job_claim(*, job: str, org: Organization, key: str) -> bool:
 
 def subscription_end_trial(*, subscription_id: int, actor: Actor) -> str:
     with transaction.atomic():
-        subscription = _locked(pk=subscription_id)
+        subscription = subscriptions_for_update().get(pk=subscription_id)
         org = subscription.org
         if subscription.status != Status.TRIALING or subscription.trial_end is None:
             return "not trialing"
@@ -74,7 +74,7 @@ def subscription_end_trial(*, subscription_id: int, actor: Actor) -> str:
 
 def subscription_trial_will_end_notify(*, subscription_id: int, actor: Actor) -> str:
     with transaction.atomic():
-        subscription = _locked(pk=subscription_id)
+        subscription = subscriptions_for_update().get(pk=subscription_id)
         if subscription.status != Status.TRIALING or subscription.trial_end is None:
             return "not trialing"
         if not job_claim(job="trial_will_end", org=subscription.org, key=subscription.trial_end.isoformat()):
@@ -87,7 +87,7 @@ def subscription_trial_will_end_notify(*, subscription_id: int, actor: Actor) ->
 def subscription_resume_with_payment(*, org_id: int, actor: Actor) -> Invoice | None:
     """A paused org (trial ended without a card) added a card: start paying now, with the owner present."""
     with transaction.atomic():
-        subscription = _locked(org_id=org_id)
+        subscription = subscriptions_for_update().get(org_id=org_id)
         if subscription.status != Status.PAUSED or payment_method_default(subscription.org) is None:
             return None
         audit_record(org=subscription.org, actor=actor, action="subscription.status_changed", target=subscription,
@@ -99,7 +99,7 @@ def subscription_resume_with_payment(*, org_id: int, actor: Actor) -> Invoice | 
 def subscription_renew(*, subscription_id: int, actor: Actor) -> str:
     """Close the period that ended: apply a scheduled change or cancellation, start the next period, bill it."""
     with transaction.atomic():
-        subscription = _locked(pk=subscription_id)
+        subscription = subscriptions_for_update().get(pk=subscription_id)
         org = subscription.org
         if subscription.status not in (Status.ACTIVE, Status.PAST_DUE):
             return "not renewing"

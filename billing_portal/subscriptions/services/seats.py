@@ -8,6 +8,7 @@ from datetime import date, datetime, time, tzinfo
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from accounts.selectors import seat_count
 from billing_portal.audit.services import Actor, audit_record
@@ -27,9 +28,15 @@ if TYPE_CHECKING:
     from invoices.models import Invoice
 
 
+def subscriptions_for_update() -> QuerySet[Subscription]:
+    """Subscriptions with their org and plan, locking only the subscription rows (every org on a plan shares that
+    plan's row) for the rest of the transaction."""
+    return Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan")
+
+
 def subscription_locked(org: Organization) -> Subscription:
     """The org's subscription row, locked for the rest of the transaction: every seat change goes through it."""
-    return Subscription.objects.select_for_update(of=("self",)).select_related("plan").get(org=org)
+    return subscriptions_for_update().get(org=org)
 
 
 def member_limit_check(*, org: Organization, subscription: Subscription, adding: int = 1) -> None:
