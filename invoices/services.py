@@ -18,7 +18,7 @@ from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
 from billing_portal.core.errors import Conflict, InvalidInput
 from billing_portal.core.money import Money
-from billing_portal.core.queueing import enqueue
+from billing_portal.core.queueing import enqueue_on_commit
 from billing_portal.subscriptions.periods import Period
 from invoices.models import (
     UNPAID_STATUSES,
@@ -30,6 +30,7 @@ from invoices.models import (
     InvoiceStatus,
     TaxRate,
 )
+from invoices.tasks import render_invoice_pdf
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -161,14 +162,8 @@ def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = time
             invoice_event_record(invoice, InvoiceEventKind.PAID, actor, amount=0)
         audit_record(org=org, actor=actor, action="invoice.finalized", target=invoice,
                      after={"number": invoice.number, "total": invoice.total, "status": invoice.status})
-        transaction.on_commit(lambda: _render_later(invoice.pk))
+        enqueue_on_commit(render_invoice_pdf, invoice.pk)
     return invoice
-
-
-def _render_later(invoice_id: int) -> None:
-    from invoices.tasks import render_invoice_pdf
-
-    enqueue(render_invoice_pdf, invoice_id)
 
 
 def invoice_record_payment(*, invoice: Invoice, amount: Money, actor: Actor, reference: str = "") -> Invoice:
@@ -186,7 +181,7 @@ def invoice_record_payment(*, invoice: Invoice, amount: Money, actor: Actor, ref
         invoice_event_record(invoice, InvoiceEventKind.PAID, actor, amount=amount.amount, reference=reference)
         audit_record(org=invoice.org, actor=actor, action="invoice.paid", target=invoice,
                      before={"status": before}, after={"status": invoice.status, "amount_paid": invoice.amount_paid})
-        transaction.on_commit(lambda: _render_later(invoice.pk))
+        enqueue_on_commit(render_invoice_pdf, invoice.pk)
     return invoice
 
 
@@ -210,7 +205,7 @@ def invoice_record_failure(*, invoice: Invoice, actor: Actor, code: str, message
         if before != InvoiceStatus.PAST_DUE:
             audit_record(org=invoice.org, actor=actor, action="invoice.past_due", target=invoice,
                          before={"status": before}, after={"status": invoice.status}, reason=message)
-            transaction.on_commit(lambda: _render_later(invoice.pk))
+            enqueue_on_commit(render_invoice_pdf, invoice.pk)
     return invoice
 
 
@@ -226,7 +221,7 @@ def _close_unpaid(invoice: Invoice, *, status: str, event: str, actor: Actor, re
         invoice_event_record(invoice, event, actor, reason=reason)
         audit_record(org=invoice.org, actor=actor, action=f"invoice.{status}", target=invoice,
                      before={"status": before}, after={"status": status}, reason=reason)
-        transaction.on_commit(lambda: _render_later(invoice.pk))
+        enqueue_on_commit(render_invoice_pdf, invoice.pk)
     return invoice
 
 

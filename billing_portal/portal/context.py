@@ -66,6 +66,7 @@ MEMBER: AccessRule = lambda ctx: True  # noqa: E731
 BILLING: AccessRule = lambda ctx: ctx.can_see_billing  # noqa: E731
 MANAGERS: AccessRule = lambda ctx: ctx.can_manage_members  # noqa: E731  (OWNER and ADMIN)
 OWNER: AccessRule = lambda ctx: ctx.can_change_billing  # noqa: E731
+KEY_ADMINS: AccessRule = lambda ctx: permissions.can_manage_api_keys(ctx.membership)  # noqa: E731
 
 
 def org_view(

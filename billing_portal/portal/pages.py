@@ -10,8 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts import permissions
-from billing_portal.portal.context import PortalContext
+from billing_portal.portal.context import KEY_ADMINS, OWNER, PortalContext
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.selectors import status_label, trial_days_left
 from metering.selectors import MeterUsage, quota_usage
@@ -63,10 +62,7 @@ TABS = [
     ("api-keys", "API keys", "portal:api-keys"),
 ]
 # Tabs only some roles see; the rest are for everyone who sees billing.
-TAB_RULES = {
-    "activity": lambda ctx: ctx.can_change_billing,
-    "api-keys": lambda ctx: permissions.can_manage_api_keys(ctx.membership),
-}
+TAB_RULES = {"activity": OWNER, "api-keys": KEY_ADMINS}  # the same rules as the pages' own org_view
 
 
 def render_page(request: HttpRequest, ctx: PortalContext, template: str, tab: str, *,

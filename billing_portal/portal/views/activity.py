@@ -4,11 +4,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 
 from billing_portal.audit.models import AuditEntry
-from billing_portal.portal.context import PortalContext, org_view
+from billing_portal.portal.context import OWNER, PortalContext, org_view
 from billing_portal.portal.pages import render_page
 
 
-@org_view(lambda ctx: ctx.can_change_billing)
+@org_view(OWNER)
 def activity(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     """The org's audit trail, for its owner: every change of plan, seats, credits, invoices, keys and roles."""
     entries = AuditEntry.objects.filter(org=ctx.org).order_by("-at", "-id")

@@ -12,15 +12,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts import permissions
 from billing_portal.api.keys import api_key_create, api_key_revoke
 from billing_portal.api.models import ApiKey, KeyKind, Scope
 from billing_portal.core.errors import BillingError
-from billing_portal.portal.context import AccessRule, PortalContext, org_view
+from billing_portal.portal.context import KEY_ADMINS, PortalContext, org_view
 from billing_portal.portal.pages import render_page
 
 PAGE_SIZE = 50
-KEY_ADMINS: AccessRule = lambda ctx: permissions.can_manage_api_keys(ctx.membership)  # noqa: E731
 
 
 class ApiKeyForm(forms.Form):

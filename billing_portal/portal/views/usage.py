@@ -35,7 +35,8 @@ class LogFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.org = ctx.org
         # Only this org's spaces can be chosen: another org's slug is simply not valid here.
-        self.fields["space"] = forms.ModelChoiceField(queryset=Space.objects.filter(org=ctx.org), to_field_name="slug",
+        self.fields["space"] = forms.ModelChoiceField(queryset=Space.objects.filter(org=ctx.org).select_related("org"),
+                                                      to_field_name="slug",
                                                       required=False, empty_label="All spaces")
         self.order_fields(["meter", "member", "space", "success", "since", "until"])
 
@@ -55,7 +56,8 @@ def usage(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     window = current_window(org)
     meters = list(Meter.objects.all())
     meter = next((m for m in meters if m.code == request.GET.get("chart")), meters[0] if meters else None)
-    series = {row["day"]: row["quantity"] for row in usage_daily_series(org=org, meter=meter.code if meter else None)}
+    daily = usage_daily_series(org=org, meter=meter.code if meter else None, window=window)
+    series = {row["day"]: row["quantity"] for row in daily}
     last_day = (window.end - timedelta(seconds=1)).astimezone(org.tz).date()
     chart = daily_bar_chart(
         title=f"{meter.name if meter else 'Usage'} per day, {window.start:%b %-d} – {window.end:%b %-d}",
@@ -71,5 +73,5 @@ def usage(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     return render_page(
         request, ctx, "portal/usage.html", "usage",
         window=window, meters=meters, meter=meter, chart=chart, filters=filters, page=page, query=query.urlencode(),
-        breakdowns=[(BREAKDOWN_TITLES[by], usage_breakdown(org=org, by=by)) for by in BREAKDOWNS],
+        breakdowns=[(BREAKDOWN_TITLES[by], usage_breakdown(org=org, by=by, window=window)) for by in BREAKDOWNS],
     )
