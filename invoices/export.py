@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from django.db.models import QuerySet
 
 from billing_portal.core.errors import InvalidInput
-from invoices.models import Invoice, InvoiceStatus
+from invoices.models import Invoice
 from invoices.pdf import invoice_document_name, invoice_pdf_open, invoice_render_pdf
 
 if TYPE_CHECKING:
@@ -51,8 +51,8 @@ def invoices_issued_in_month(*, year: int, month: int, org: Organization | None 
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     invoices = (
-        Invoice.objects.filter(issued_at__gte=start, issued_at__lt=end)
-        .exclude(status=InvoiceStatus.DRAFT)
+        Invoice.objects.finalized()
+        .filter(issued_at__gte=start, issued_at__lt=end)
         .order_by("issued_at", "number")
     )
     return invoices.filter(org=org) if org else invoices

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from billing_portal.audit.services import Actor
-from invoices.models import Invoice, InvoiceEvent, InvoiceEventKind, InvoiceStatus
+from invoices.models import Invoice, InvoiceEvent, InvoiceEventKind
 
 # The events after which the PDF shows something else (a refund or an email changes nothing on it).
 PDF_CHANGING_EVENTS = (
@@ -31,7 +31,7 @@ def _latest_event(*kinds: str) -> Subquery:
 def invoices_pdf_pending() -> QuerySet[Invoice]:
     """Finalized invoices never rendered, or changed since their last render."""
     return (
-        Invoice.objects.exclude(status=InvoiceStatus.DRAFT)
+        Invoice.objects.finalized()
         .annotate(rendered=_latest_event(InvoiceEventKind.PDF_RENDERED), changed=_latest_event(*PDF_CHANGING_EVENTS))
         .filter(Q(rendered__isnull=True) | Q(changed__gt=F("rendered")))
     )

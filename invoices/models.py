@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
 
 from billing_portal.core.money import CURRENCY_CHOICES, Money
+
+if TYPE_CHECKING:
+    from accounts.models import Organization
 
 
 def invoice_pdf_storage() -> Storage:
@@ -69,6 +74,16 @@ class InvoiceSequence(models.Model):
         return f"{self.key}: {self.last_value}"
 
 
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def finalized(self) -> InvoiceQuerySet:
+        """Issued invoices: drafts are the provider's working copies, never shown or exported."""
+        return self.exclude(status=InvoiceStatus.DRAFT)
+
+    def of_org(self, org: Organization) -> InvoiceQuerySet:
+        """What an org's members and API keys see: its issued invoices, newest first."""
+        return self.finalized().filter(org=org).order_by("-issued_at", "-id")
+
+
 class Invoice(models.Model):
     org = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="invoices")
     subscription = models.ForeignKey(
@@ -104,6 +119,8 @@ class Invoice(models.Model):
     pdf = models.FileField(upload_to="%Y/%m/", blank=True, storage=invoice_pdf_storage)
     pdf_rendered_at = models.DateTimeField(null=True, blank=True)
     pdf_fingerprint = models.CharField(max_length=64, blank=True, help_text="What the stored PDF was made from.")
+
+    objects = InvoiceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

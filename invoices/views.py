@@ -11,24 +11,27 @@ from django.views.decorators.cache import never_cache
 from accounts.permissions import can_see_billing
 from accounts.selectors import membership_for
 from billing_portal.audit.services import Actor
-from invoices.models import Invoice, InvoiceStatus
+from invoices.models import Invoice
 from invoices.pdf import invoice_document_name, invoice_pdf_open, invoice_render_pdf
 
 
 @never_cache
 @login_required
 def invoice_pdf(request: HttpRequest, invoice_id: int) -> FileResponse:
-    invoice = get_object_or_404(
-        Invoice.objects.select_related("org").exclude(status=InvoiceStatus.DRAFT), pk=invoice_id
-    )
+    invoice = get_object_or_404(Invoice.objects.finalized().select_related("org"), pk=invoice_id)
     if not request.user.is_staff:
         membership = membership_for(user=request.user, org=invoice.org)
         if membership is None:
             raise Http404("No such invoice.")  # another org's invoice: do not confirm that it exists
         if not can_see_billing(membership):
             raise PermissionDenied("Your role in this organization cannot see invoices.")
+    return pdf_download(invoice, Actor.for_user(request.user))
+
+
+def pdf_download(invoice: Invoice, actor: Actor) -> FileResponse:
+    """The invoice's PDF as an attachment (for the portal and the API)."""
     # Normally the Celery task has stored it already; a missing or stale PDF is rendered here, once.
-    invoice = invoice_render_pdf(invoice=invoice, actor=Actor.for_user(request.user))
+    invoice = invoice_render_pdf(invoice=invoice, actor=actor)
     return FileResponse(
         invoice_pdf_open(invoice),
         as_attachment=True,

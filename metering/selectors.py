@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import Membership, Organization, Space
 from billing_portal.catalog.models import Meter
-from billing_portal.catalog.selectors import entitlements_for
+from billing_portal.catalog.selectors import Entitlements, entitlements_for
 from billing_portal.core import clock
 from billing_portal.core.errors import NotFound
 from billing_portal.subscriptions.models import Status
@@ -66,7 +66,7 @@ class CreditBalance:
 def credit_balance(*, org: Organization, member: Membership | None = None) -> CreditBalance:
     """The org's pool on pooled plans; on per-member plans one member's pool, or all members' together."""
     pools = CreditPool.objects.filter(org=org)
-    if member is not None and org.subscription.plan.credit_model != "pooled":
+    if member is not None and not org.subscription.plan.pooled_credits:
         pools = pools.filter(member=member)
     totals = pools.aggregate(allotment=Sum("allotment_balance"), topups=Sum("topup_balance"))
     return CreditBalance(totals["allotment"] or 0, totals["topups"] or 0, current_window(org).end)
@@ -111,10 +111,12 @@ class MeterUsage:
         }
 
 
-def quota_usage(*, org: Organization) -> list[MeterUsage]:
-    """Every meter in the current window: the exact counters, and the plan's limits when not yet counted."""
+def quota_usage(*, org: Organization, entitlements: Entitlements | None = None) -> list[MeterUsage]:
+    """Every meter in the current window: the exact counters, and the plan's limits when not yet counted.
+
+    `entitlements`: the org's, when the caller has them already."""
     window = current_window(org)
-    entitlements = entitlements_for(plan=org.subscription.plan, org=org)
+    entitlements = entitlements or entitlements_for(plan=org.subscription.plan, org=org)
     used = dict(
         UsageCounter.objects.filter(org=org, window_start=window.start, subject=ORG_SUBJECT).values_list(
             "meter", "used"

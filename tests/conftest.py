@@ -68,10 +68,17 @@ def _seed_if_flushed() -> None:
                     operation.code(apps, None)
 
 
+def _uses_database(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return item.get_closest_marker("django_db") is not None or bool(fixtures & {"db", "transactional_db"})
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _seed_session(django_db_setup, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
-    with django_db_blocker.unblock():
-        _seed_if_flushed()
+def _seed_session(request, django_db_setup, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    # pytest-django sets up no test database when no selected test needs one: then there is nothing to seed.
+    if any(_uses_database(item) for item in request.session.items):
+        with django_db_blocker.unblock():
+            _seed_if_flushed()
 
 
 @pytest.fixture(autouse=True)

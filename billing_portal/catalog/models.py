@@ -76,6 +76,11 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def pooled_credits(self) -> bool:
+        """One credit pool for the whole org; otherwise one per member."""
+        return self.credit_model == CreditModel.POOLED
+
     def price_for(self, currency: str) -> PlanPrice | None:
         """This plan's prices in `currency` (uses prefetched prices when present)."""
         return next((price for price in self.prices.all() if price.currency == currency), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from billing_portal.catalog.models import CreditModel, Plan, PlanPrice, QuotaOverride
+from billing_portal.catalog.models import Plan, PlanPrice, QuotaOverride
 from billing_portal.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ class Entitlements:
     limit_spaces: int | None
     limit_concurrent_sessions: int | None
     limit_storage_mb: int | None
-    credit_model: str
+    pooled_credits: bool
     credit_allotment: int
     credit_per_seat: int
     features: frozenset[str] = field(default_factory=frozenset)
@@ -35,10 +35,6 @@ class Entitlements:
         if quota is None:
             return None
         return quota + quota * self.grace_pct // 100
-
-    @property
-    def pooled_credits(self) -> bool:
-        return self.credit_model == CreditModel.POOLED
 
     def pooled_allotment(self, seats: int) -> int:
         return self.credit_allotment + self.credit_per_seat * seats
@@ -55,7 +51,9 @@ def plan_features(plan: Plan) -> frozenset[str]:
 
 
 def plan_quotas(plan: Plan) -> dict[str, int | None]:
-    return {quota.meter.code: quota.monthly_quota for quota in plan.quotas.all()}
+    prefetched = "quotas" in getattr(plan, "_prefetched_objects_cache", {})  # as the catalog pages load plans
+    quotas = plan.quotas.all() if prefetched else plan.quotas.select_related("meter")
+    return {quota.meter.code: quota.monthly_quota for quota in quotas}
 
 
 def entitlements_for(*, plan: Plan, org: Organization | None = None) -> Entitlements:
@@ -72,7 +70,7 @@ def entitlements_for(*, plan: Plan, org: Organization | None = None) -> Entitlem
         limit_spaces=plan.limit_spaces,
         limit_concurrent_sessions=plan.limit_concurrent_sessions,
         limit_storage_mb=plan.limit_storage_mb,
-        credit_model=plan.credit_model,
+        pooled_credits=plan.pooled_credits,
         credit_allotment=plan.credit_allotment,
         credit_per_seat=plan.credit_per_seat,
         features=plan_features(plan),

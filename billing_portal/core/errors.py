@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.forms import BaseForm
+
 
 class BillingError(Exception):
     code = "billing_error"
@@ -13,6 +18,14 @@ class BillingError(Exception):
         if code:
             self.code = code
         self.fields = fields or {}
+
+    def show_on(self, form: BaseForm) -> None:
+        """The message at the form's top unless a field says the same; each field's problems under that field
+        (at the top when the form has no such field)."""
+        if not any(self.message in problems for problems in self.fields.values()):
+            form.add_error(None, self.message)
+        for name, problems in self.fields.items():
+            form.add_error(name if name in form.fields else None, problems)
 
 
 class InvalidInput(BillingError):

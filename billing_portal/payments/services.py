@@ -39,21 +39,25 @@ def payment_method_add_test_card(*, org: Organization, card: str, actor: Actor) 
     """Attach one of the local provider's test cards as the org's default payment method."""
     if card not in TestCard.values:
         raise InvalidInput("Choose one of the test cards.", fields={"card": ["Choose one of the test cards."]})
-    now = clock.now(org=org)
+    method = PaymentMethod(
+        provider="local",
+        kind=MethodKind.CARD,
+        brand="Visa",
+        last4=TEST_CARD_LAST4[TestCard(card)],
+        exp_month=12,
+        exp_year=clock.now(org=org).year + 3,
+        test_card=card,
+    )
+    return payment_method_make_default(org=org, method=method, actor=actor)
+
+
+def payment_method_make_default(*, org: Organization, method: PaymentMethod, actor: Actor) -> PaymentMethod:
+    """Save a new `method` as the org's default; the one it replaces stays on file (charges refer to it)."""
     with transaction.atomic():
         previous = payment_method_default(org)
         PaymentMethod.objects.filter(org=org, is_default=True).update(is_default=False)
-        method = PaymentMethod.objects.create(
-            org=org,
-            provider="local",
-            kind=MethodKind.CARD,
-            brand="Visa",
-            last4=TEST_CARD_LAST4[TestCard(card)],
-            exp_month=12,
-            exp_year=now.year + 3,
-            test_card=card,
-            created_at=now,
-        )
+        method.org, method.is_default, method.created_at = org, True, clock.now(org=org)
+        method.save()
         audit_record(org=org, actor=actor, action="payment_method.changed", target=method,
                      before={"method": str(previous) if previous else None}, after={"method": str(method)})
     return method

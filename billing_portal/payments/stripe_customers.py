@@ -12,7 +12,7 @@ from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
 from billing_portal.payments import stripe_adapter
 from billing_portal.payments.models import MethodKind, PaymentMethod
-from billing_portal.payments.services import customer_details, payment_method_default
+from billing_portal.payments.services import customer_details, payment_method_default, payment_method_make_default
 from billing_portal.payments.stripe_events import Outcome, StripeEventRef, applied, ignored, newer_event_applied, stale
 
 
@@ -62,32 +62,20 @@ def payment_method_adopt(*, org: Organization, payment_method_id: str, actor: Ac
             payment_method_id=payment_method_id,
             idempotency_key=f"default-method:{subscription_id}:{payment_method_id}",
         )
-    with transaction.atomic():
-        previous = payment_method_default(org)
-        if previous is not None and previous.stripe_payment_method_id == payment_method_id:
-            return previous
-        PaymentMethod.objects.filter(org=org, is_default=True).update(is_default=False)
-        method = PaymentMethod.objects.create(
-            org=org,
-            provider="stripe",
-            kind=MethodKind.CARD if card.exp_month else MethodKind.BANK,
-            brand=card.brand,
-            bank_name="" if card.exp_month else card.brand,
-            last4=card.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-            stripe_payment_method_id=payment_method_id,
-            created_at=clock.now(org=org),
-        )
-        audit_record(
-            org=org,
-            actor=actor,
-            action="payment_method.changed",
-            target=method,
-            before={"method": str(previous) if previous else None},
-            after={"method": str(method)},
-        )
-    return method
+    previous = payment_method_default(org)
+    if previous is not None and previous.stripe_payment_method_id == payment_method_id:
+        return previous
+    method = PaymentMethod(
+        provider="stripe",
+        kind=MethodKind.CARD if card.exp_month else MethodKind.BANK,
+        brand=card.brand,
+        bank_name="" if card.exp_month else card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        stripe_payment_method_id=payment_method_id,
+    )
+    return payment_method_make_default(org=org, method=method, actor=actor)
 
 
 def payment_method_from_stripe(event: StripeEventRef) -> Outcome:

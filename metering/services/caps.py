@@ -13,10 +13,10 @@ from billing_portal.catalog.models import Meter
 from billing_portal.catalog.selectors import entitlements_for
 from billing_portal.core import clock
 from billing_portal.core.errors import InvalidInput, NotAllowed
-from metering.models import UsageCap, UsageCounter
+from metering.models import UsageCap
 from metering.models.usage import CREDITS_METER
 from metering.services.cycle import credits_cycle_reset
-from metering.services.windows import window_for
+from metering.services.windows import cap_limit_apply, window_for
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -56,33 +56,9 @@ def _check(
     return Actor.for_user(by if isinstance(by, User) else by.user)
 
 
-def _current_counter_limit(
-    org: Organization,
-    cap_subject: str,
-    meter: str,
-    limit: int | None,
-    member: Membership | None,
-    space: Space | None,
-) -> None:
-    """Apply the cap to this window's counter now (creating it), keeping what was counted."""
-    window = window_for(org, org.subscription, clock.now(org=org))
-    UsageCounter.objects.bulk_create(
-        [
-            UsageCounter(
-                org=org,
-                meter=meter,
-                window_start=window.start,
-                subject=cap_subject,
-                member=member,
-                space=space,
-                quota=limit,
-                hard_limit=limit,
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["org", "meter", "window_start", "subject"],
-        update_fields=["quota", "hard_limit"],
-    )
+def _current_counter_limit(org: Organization, cap: UsageCap, limit: int | None) -> None:
+    """Apply the cap to this window's counter now, keeping what was counted."""
+    cap_limit_apply(cap=cap, window=window_for(org, org.subscription, clock.now(org=org)), limit=limit)
 
 
 def cap_set(
@@ -108,7 +84,7 @@ def cap_set(
             space=space,
             defaults={"limit": limit, "set_by": actor.user, "updated_at": clock.now(org=org)},
         )
-        _current_counter_limit(org, cap.subject, meter, limit, member, space)
+        _current_counter_limit(org, cap, limit)
         audit_record(
             org=org,
             actor=actor,
@@ -132,7 +108,7 @@ def cap_remove(
         cap = UsageCap.objects.filter(org=org, meter=meter, member=member, space=space).first()
         if cap is None:
             return
-        _current_counter_limit(org, cap.subject, meter, None, member, space)
+        _current_counter_limit(org, cap, None)
         cap.delete()
         audit_record(
             org=org, actor=actor, action="usage_cap.removed", after={"meter": meter, "subject": cap.subject}

@@ -9,7 +9,6 @@ from django.db import transaction
 from accounts import permissions
 from accounts.models import Membership
 from billing_portal.audit.services import Actor, audit_record
-from billing_portal.catalog.models import CreditModel
 from billing_portal.core import clock
 from billing_portal.core.errors import BillingError, InvalidInput, NotAllowed
 from billing_portal.core.money import Money
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
 
 def _pool_locked(org: Organization, member: Membership | None, actor: Actor) -> CreditPool:
     """The pool `member`'s credits live in on this plan (the org's on pooled plans), opened and locked."""
-    pooled = org.subscription.plan.credit_model == CreditModel.POOLED
+    pooled = org.subscription.plan.pooled_credits
     member_id = None if pooled or member is None else member.pk
     if not pooled and member_id is None:
         raise InvalidInput(

@@ -10,7 +10,7 @@ from uuid import UUID
 from django.db import transaction
 
 from billing_portal.audit.services import Actor
-from billing_portal.catalog.selectors import entitlements_for
+from billing_portal.catalog.selectors import Entitlements, entitlements_for
 from billing_portal.core import clock
 from billing_portal.core.errors import NotFound
 from billing_portal.subscriptions.policy import capabilities
@@ -42,9 +42,14 @@ def _active(org: Organization, test_mode: bool) -> int:
     ).count()
 
 
-def session_quota(*, org: Organization, test_mode: bool = False) -> SessionQuota:
-    """Test-key sessions have their own slots of the same size, so testing never takes production's."""
-    limit = entitlements_for(plan=org.subscription.plan, org=org).limit_concurrent_sessions
+def session_quota(
+    *, org: Organization, test_mode: bool = False, entitlements: Entitlements | None = None
+) -> SessionQuota:
+    """Test-key sessions have their own slots of the same size, so testing never takes production's.
+
+    `entitlements`: the org's, when the caller has them already."""
+    entitlements = entitlements or entitlements_for(plan=org.subscription.plan, org=org)
+    limit = entitlements.limit_concurrent_sessions
     active = _active(org, test_mode)
     return SessionQuota(limit=limit, active=active, remaining=remaining(limit, active))
 

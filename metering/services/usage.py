@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from billing_portal.audit.services import Actor
-from billing_portal.catalog.models import CreditModel
 from billing_portal.core import clock
 from billing_portal.core.errors import BillingError, BillingLimitReached, InvalidInput
 from billing_portal.subscriptions.periods import Period
@@ -177,7 +176,7 @@ def usage_record(
             f"Send 1 to {MAX_EVENTS} events.", fields={"events": [f"1 to {MAX_EVENTS} events."]}
         )
     now = clock.now(org=org)
-    pooled = subscription.plan.credit_model == CreditModel.POOLED
+    pooled = subscription.plan.pooled_credits
     window = window_for(org, subscription, now)
     request = _Request(org, window, now, test_mode, api_key_id, pooled, default_member_id)
     outcomes: list[UsageOutcome | None] = [None] * len(events)

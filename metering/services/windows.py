@@ -32,7 +32,7 @@ def _org_counter(org: Organization, meter: str, window: Period, entitlements: En
     )
 
 
-def _cap_counter(cap: UsageCap, window: Period) -> UsageCounter:
+def _cap_counter(cap: UsageCap, window: Period, limit: int | None) -> UsageCounter:
     return UsageCounter(
         org_id=cap.org_id,
         meter=cap.meter,
@@ -40,8 +40,8 @@ def _cap_counter(cap: UsageCap, window: Period) -> UsageCounter:
         subject=cap.subject,
         member_id=cap.member_id,
         space_id=cap.space_id,
-        quota=cap.limit,
-        hard_limit=cap.limit,
+        quota=limit,
+        hard_limit=limit,
     )
 
 
@@ -55,11 +55,16 @@ def counters_upsert_limits(counters: list[UsageCounter]) -> None:
     )
 
 
+def cap_limit_apply(*, cap: UsageCap, window: Period, limit: int | None) -> None:
+    """Give the cap's counter in the window `limit` (None: the cap is gone), creating it if need be."""
+    counters_upsert_limits([_cap_counter(cap, window, limit)])
+
+
 def counters_open(*, org: Organization, window: Period, entitlements: Entitlements) -> None:
     """Counters of every meter for the window with the plan's limits, and one per cap with the cap's limit."""
     meters = Meter.objects.values_list("code", flat=True)
     counters = [_org_counter(org, code, window, entitlements) for code in meters]
-    counters += [_cap_counter(cap, window) for cap in UsageCap.objects.filter(org=org)]
+    counters += [_cap_counter(cap, window, cap.limit) for cap in UsageCap.objects.filter(org=org)]
     counters_upsert_limits(counters)
 
 

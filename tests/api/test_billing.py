@@ -126,3 +126,15 @@ def test_usage_past_the_quota_shows_the_grace_zone():
     body = key_client(org, "billing:read").get(USAGE).json()
     assert body["usage"]["api_requests"] == {"used": 52_000, "limit": 50_000, "remaining": 0,
                                              "state": "grace"}
+
+
+def test_usage_reads_the_entitlements_once_and_stays_flat_as_members_grow(django_assert_max_num_queries):
+    org = metered_org()
+    client = key_client(org, "billing:read")
+    client.get(USAGE)  # opens the window
+    for _ in range(30):
+        add_member(org)
+    with django_assert_max_num_queries(11) as captured:
+        assert client.get(USAGE).status_code == 200
+    overrides = [query["sql"] for query in captured.captured_queries if "quotaoverride" in query["sql"]]
+    assert len(overrides) == 1

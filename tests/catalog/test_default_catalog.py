@@ -27,8 +27,8 @@ def test_catalog_migration_loads_the_table(code):
     assert (usd.price_month, usd.price_year, usd.seat_price_month, usd.seat_price_year) == (month, year, seat_m, seat_y)
     ent = entitlements_for(plan=plan)
     assert ent.quotas == {"tool_calls": tools, "ai_tokens": tokens, "api_requests": api}
-    assert (ent.limit_members, ent.limit_concurrent_sessions, ent.grace_pct, ent.credit_model) == (
-        members, sessions, grace, model
+    assert (ent.limit_members, ent.limit_concurrent_sessions, ent.grace_pct, ent.pooled_credits) == (
+        members, sessions, grace, model == "pooled"
     )
 
 

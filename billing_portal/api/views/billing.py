@@ -19,7 +19,7 @@ from billing_portal.api.pagination import Pagination
 from billing_portal.api.permissions import scope_required
 from billing_portal.api.views.callers import acting_member, caller_actor, caller_org, paginated
 from billing_portal.catalog.models import Plan
-from billing_portal.catalog.selectors import entitlements_for, public_plans
+from billing_portal.catalog.selectors import Entitlements, entitlements_for, public_plans
 from billing_portal.core import clock
 from billing_portal.core.errors import InvalidInput
 from billing_portal.subscriptions.services.changes import subscription_cancel, subscription_checkout_url
@@ -61,10 +61,11 @@ class PlansView(APIView):
         return paginated(request, self, public_plans(), shapes.PlanOut)
 
 
-def _resource_counts(org: Organization, *, test_mode: bool) -> dict[str, dict[str, int | None]]:
+def _resource_counts(
+    org: Organization, entitlements: Entitlements, *, test_mode: bool
+) -> dict[str, dict[str, int | None]]:
     """Members (billed seats), writable spaces and open sessions, each against the plan's limit."""
-    entitlements = entitlements_for(plan=org.subscription.plan, org=org)
-    sessions = session_quota(org=org, test_mode=test_mode)
+    sessions = session_quota(org=org, test_mode=test_mode, entitlements=entitlements)
     return {
         "members": {"used": seat_count(org), "limit": entitlements.limit_members},
         "spaces": {
@@ -85,6 +86,7 @@ class UsageSummaryView(APIView):
         org = caller_org(request)
         window = current_window(org)
         test_mode = isinstance(request.auth, ApiKey) and request.auth.is_test
+        entitlements = entitlements_for(plan=org.subscription.plan, org=org)
         summary = {
             "tier": org.subscription.plan.code,
             "period": {"start": window.start, "end": window.end},
@@ -95,9 +97,9 @@ class UsageSummaryView(APIView):
                     "remaining": meter.remaining,
                     "state": meter.state,
                 }
-                for meter in quota_usage(org=org)
+                for meter in quota_usage(org=org, entitlements=entitlements)
             },
-            "resource_counts": _resource_counts(org, test_mode=test_mode),
+            "resource_counts": _resource_counts(org, entitlements, test_mode=test_mode),
         }
         return Response(shapes.UsageSummaryOut(summary).data)
 

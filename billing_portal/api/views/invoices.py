@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -14,25 +14,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Organization
 from billing_portal.api import serializers as shapes
 from billing_portal.api.models import Scope
 from billing_portal.api.pagination import Pagination
 from billing_portal.api.permissions import scope_required
 from billing_portal.api.views.callers import caller_actor, caller_org, paginated
-from invoices.models import Invoice, InvoiceStatus
-from invoices.pdf import invoice_document_name, invoice_pdf_open, invoice_render_pdf
+from invoices.models import Invoice
+from invoices.views import pdf_download
 
 TAGS = ["invoices"]
 
 
-def finalized_invoices(org: Organization) -> QuerySet[Invoice]:
-    return Invoice.objects.filter(org=org).exclude(status=InvoiceStatus.DRAFT).order_by("-issued_at", "-id")
-
-
 def _invoice(request: Request, invoice_id: int) -> Invoice:
     """The caller's finalized invoice; another org's, a draft or none at all is the same 404."""
-    return get_object_or_404(finalized_invoices(caller_org(request)), pk=invoice_id)
+    return get_object_or_404(Invoice.objects.of_org(caller_org(request)), pk=invoice_id)
 
 
 class InvoiceListView(APIView):
@@ -51,7 +46,7 @@ class InvoiceListView(APIView):
     def get(self, request: Request) -> Response:
         query = shapes.InvoiceListIn(data=request.query_params)
         query.is_valid(raise_exception=True)
-        invoices = finalized_invoices(caller_org(request))
+        invoices = Invoice.objects.of_org(caller_org(request))
         if "status" in query.validated_data:
             invoices = invoices.filter(status=query.validated_data["status"])
         return paginated(request, self, invoices, shapes.InvoiceOut)
@@ -96,11 +91,4 @@ class InvoicePdfView(APIView):
         },
     )
     def get(self, request: Request, invoice_id: int) -> FileResponse:
-        # Normally the Celery task has stored it already; a missing or stale PDF is rendered here, once.
-        invoice = invoice_render_pdf(invoice=_invoice(request, invoice_id), actor=caller_actor(request))
-        return FileResponse(
-            invoice_pdf_open(invoice),
-            as_attachment=True,
-            filename=f"{invoice_document_name(invoice)}.pdf",
-            content_type="application/pdf",
-        )
+        return pdf_download(_invoice(request, invoice_id), caller_actor(request))

@@ -85,13 +85,6 @@ class Operation:
     applies: Callable[[Any], bool] = lambda obj: True  # whether the button shows for this object
 
 
-def _show_errors(form: OperationForm, error: BillingError) -> None:
-    for name, problems in error.fields.items():
-        for problem in problems if name in form.fields else ():
-            form.add_error(name, problem)
-    form.add_error(None, error.message)
-
-
 class OperationsAdmin(admin.ModelAdmin):
     operations: tuple[Operation, ...] = ()
     change_form_template = "admin/operations_change_form.html"
@@ -176,7 +169,7 @@ class OperationsAdmin(admin.ModelAdmin):
                     self.message_user(request, outcome, messages.SUCCESS)
                     return HttpResponseRedirect(change_url)
             except BillingError as error:
-                _show_errors(form, error)
+                error.show_on(form)
                 preview = None
         confirm = {
             **{key: form.data[key] for key in form.fields if key in form.data},

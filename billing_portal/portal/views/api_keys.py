@@ -82,7 +82,7 @@ def api_keys(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
             may_grant_billing_write=ctx.can_change_billing,
         )
     except BillingError as error:
-        form.add_error(None, error.message)
+        error.show_on(form)
         return _page(request, ctx, form, status=400)
     return _page(request, ctx, ApiKeyForm(ctx=ctx), created=key, secret=secret)
 

@@ -32,8 +32,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                     timezone=data["timezone"], currency=data["currency"],
                 )
         except BillingError as error:
-            for field, problems in (error.fields or {"__all__": [error.message]}).items():
-                form.add_error(field if field in form.fields else None, problems)
+            error.show_on(form)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_KEY] = org.pk

@@ -19,7 +19,7 @@ from metering.services import credits_topup_purchase
 
 def _pool_member(ctx: PortalContext) -> Membership | None:
     """On per-member plans each member has a pool: the page shows the viewer's own."""
-    return None if ctx.org.subscription.plan.credit_model == "pooled" else ctx.membership
+    return None if ctx.org.subscription.plan.pooled_credits else ctx.membership
 
 
 @org_view(BILLING)

@@ -10,15 +10,14 @@ from billing_portal.payments.services import invoice_collect
 from billing_portal.portal.context import BILLING, MANAGERS, PortalContext, org_view
 from billing_portal.portal.pages import render_page
 from billing_portal.subscriptions.services.payment_state import subscription_sync_payment_state
-from invoices.models import UNPAID_STATUSES, Invoice, InvoiceStatus
+from invoices.models import UNPAID_STATUSES, Invoice
 
 PAGE_SIZE = 50
 
 
 @org_view(BILLING)
 def invoices(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
-    finalized = Invoice.objects.filter(org=ctx.org).exclude(status=InvoiceStatus.DRAFT).order_by("-issued_at", "-id")
-    page = Paginator(finalized, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(Invoice.objects.of_org(ctx.org), PAGE_SIZE).get_page(request.GET.get("page"))
     return render_page(request, ctx, "portal/invoices.html", "invoices", page=page)
 
 

@@ -59,8 +59,7 @@ def invite(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
             invitation, token = services.invitation_create(
                 org=ctx.org, email=form.cleaned_data["email"], role=form.cleaned_data["role"], by=ctx.membership)
         except BillingError as error:
-            for field, problems in (error.fields or {"__all__": [error.message]}).items():
-                form.add_error(field if field in form.fields else None, problems)
+            error.show_on(form)
         else:
             # Rendered, not redirected: the one-time link is shown once and never stored.
             link = request.build_absolute_uri(reverse("portal:accept-invitation", args=[token]))

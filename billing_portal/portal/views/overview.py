@@ -26,7 +26,5 @@ def overview(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         subscription=subscription, seats=seat_count(ctx.org), status_text=status_label(subscription),
         status_class=status_css(subscription), next_charge=next_charge(subscription),
         trial_days=trial_days_left(subscription),
-        balance=credit_balance(
-            org=ctx.org, member=None if subscription.plan.credit_model == "pooled" else ctx.membership
-        ),
+        balance=credit_balance(org=ctx.org, member=ctx.membership),  # the viewer's own pool on per-member plans
     )

@@ -33,8 +33,7 @@ def payment(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         try:
             org_update_billing_details(org=org, by=ctx.membership, **details.cleaned_data)
         except BillingError as error:
-            for field, problems in (error.fields or {"__all__": [error.message]}).items():
-                details.add_error(field if field in details.fields else None, problems)
+            error.show_on(details)
         else:
             messages.success(request, "Billing details saved; they appear on every invoice from now on.")
             return redirect("portal:payment")

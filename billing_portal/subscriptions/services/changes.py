@@ -113,7 +113,7 @@ def _warnings(subscription: Subscription, plan: Plan) -> tuple[str, ...]:
     if leaving:
         warnings.append(f"{leaving} member{'s' if leaving != 1 else ''} beyond the {plan.name} plan's limit "
                         "will lose access (newest first); you can re-invite them after an upgrade.")
-    if subscription.plan.credit_model != plan.credit_model and plan.credit_model == "per_member":
+    if subscription.plan.pooled_credits and not plan.pooled_credits:
         warnings.append("Pooled credits, top-ups included, are lost when the change takes effect.")
     return tuple(warnings)
 
