@@ -77,10 +77,13 @@ class LineItem(models.TextChoices):
 class CreditEntry(models.Model):
     """Append-only: one change to one pool, tied to its cause (usage event, invoice, window, staff reason)."""
 
-    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="credit_entries")
+    # Indexes are partial or composite where they can be: one is written per debit on the hot path.
+    org = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="credit_entries", db_index=False
+    )
     pool = models.ForeignKey(CreditPool, on_delete=models.PROTECT, related_name="entries")
     member = models.ForeignKey(
-        "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     kind = models.CharField(max_length=20, choices=EntryKind.choices)
     allotment_delta = models.BigIntegerField(default=0)
@@ -95,16 +98,27 @@ class CreditEntry(models.Model):
         "metering.UsageEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     invoice = models.ForeignKey(
-        "invoices.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "invoices.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     reason = models.CharField(max_length=300, blank=True)
     actor_label = models.CharField(max_length=200, blank=True)
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "credit entries"
-        indexes = [models.Index(fields=["org", "-at"], name="credit_entry_org_time")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="credit_entry_idempotency_key_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["org", "-at"], name="credit_entry_org_time"),
+            models.Index(fields=["member"], condition=Q(member__isnull=False), name="credit_entry_member"),
+            models.Index(fields=["invoice"], condition=Q(invoice__isnull=False), name="credit_entry_invoice"),
+        ]
         permissions = [
             ("grant_credits", "Can grant or revoke credits (up to the support limit per action)"),
             ("grant_large_credits", "Can grant or revoke credits above the support limit"),
