@@ -5,7 +5,8 @@
 
 Measures, under the same concurrency and the same gunicorn: (a) a bare Django view doing one counter UPDATE,
 (b) POST /api/v2/usage/events with quotas, member and space caps and credits on, and (c) the batch
-endpoint with 1,000-event batches. Prints events/s and p50/p99 latency, the ratios b/a, and how many SQL
+endpoint with 1,000-event batches. Prints events/s and p50/p99 latency, the ratios b/a, the CPU time one request
+costs the web workers, PostgreSQL, Redis and the load's clients (all share the machine's cores), and how many SQL
 statements one event costs. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bp_bench) is
 created and migrated if needed. The cache (the API throttle's) is Redis as deployed: REDIS_URL, else a Redis
 on 127.0.0.1:6379 if one answers (database 3), else the file cache. Clients make their request bodies before
@@ -177,7 +178,23 @@ def _worker(
     out.put((latencies, sum(counts), time.perf_counter() - started_at))
 
 
-Run = tuple[list[float], int, float]  # latencies, events, seconds
+Run = tuple[list[float], int, float, dict[str, float]]  # latencies, events, seconds, CPU seconds by process kind
+PROCESS_KINDS = ("gunicorn", "postgres", "redis")  # by command line; the load's own clients are counted apart
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the web workers, PostgreSQL and Redis processes (Linux /proc)."""
+    used = dict.fromkeys(PROCESS_KINDS, 0.0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        kind = next((kind for kind in PROCESS_KINDS if kind in command), None)
+        if kind:
+            used[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return used
 
 
 def load(kind: str, ctx: dict[str, object], seconds: float, concurrency: int) -> Run:
@@ -196,12 +213,17 @@ def load(kind: str, ctx: dict[str, object], seconds: float, concurrency: int) ->
         process.start()
     for _ in workers:
         ready.get()
+    before, clients_before = cpu_seconds(), os.times()
     go.set()
     results = [out.get() for _ in workers]
     for process in workers:
         process.join()
+    after, clients_after = cpu_seconds(), os.times()
+    cpu = {kind: after[kind] - before[kind] for kind in PROCESS_KINDS}
+    # Children's times count once joined; they include making the bodies made before the clock started.
+    cpu["clients"] = sum(clients_after[2:4]) - sum(clients_before[2:4])
     latencies = [latency for result in results for latency in result[0]]
-    return latencies, sum(result[1] for result in results), max(result[2] for result in results)
+    return latencies, sum(result[1] for result in results), max(result[2] for result in results), cpu
 
 
 def summary(runs: list[Run]) -> dict[str, float]:
@@ -211,6 +233,7 @@ def summary(runs: list[Run]) -> dict[str, float]:
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "requests": len(latencies),
+        **{kind: sum(run[3][kind] for run in runs) * 1000 / len(latencies) for kind in (*PROCESS_KINDS, "clients")},
     }
 
 
@@ -277,6 +300,9 @@ def main() -> int:
     for name, row in (("a baseline (1 UPDATE)", baseline), ("b POST usage/events", hot)):
         print(f"{name:24} {row['per_s']:9.0f} events/s   p50 {row['p50']:6.2f} ms   p99 {row['p99']:6.2f} ms")
     print(f"{'c batch of 1,000':24} {batch['per_s']:9.0f} events/s   p50 {batch['p50']:6.2f} ms per batch")
+    print("CPU per request (ms): web workers / PostgreSQL / Redis / load clients")
+    for name, row in (("a", baseline), ("b", hot), ("c (1,000 events)", batch)):
+        print(f"    {name:18} " + " / ".join(f"{row[kind]:.2f}" for kind in (*PROCESS_KINDS, "clients")))
     print(
         f"throughput b/a {ratio:.2f} (target >= {TARGETS['ratio']}); p99 b/a {p99_ratio:.2f} "
         f"(target <= {TARGETS['p99']}); batch target >= {TARGETS['batch']:,} events/s"
