@@ -52,9 +52,14 @@ def payment_method_add_test_card(*, org: Organization, card: str, actor: Actor) 
 
 
 def payment_method_make_default(*, org: Organization, method: PaymentMethod, actor: Actor) -> PaymentMethod:
-    """Save a new `method` as the org's default; the one it replaces stays on file (charges refer to it)."""
+    """Save a new `method` as the org's default; the one it replaces stays on file (charges refer to it).
+
+    A provider's payment method that is the default already stays as it is (adopting the same card twice)."""
     with transaction.atomic():
         previous = payment_method_default(org)
+        provider_id = method.stripe_payment_method_id
+        if previous is not None and provider_id and previous.stripe_payment_method_id == provider_id:
+            return previous
         PaymentMethod.objects.filter(org=org, is_default=True).update(is_default=False)
         method.org, method.is_default, method.created_at = org, True, clock.now(org=org)
         method.save()

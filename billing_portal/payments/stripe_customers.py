@@ -12,7 +12,7 @@ from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
 from billing_portal.payments import stripe_adapter
 from billing_portal.payments.models import MethodKind, PaymentMethod
-from billing_portal.payments.services import customer_details, payment_method_default, payment_method_make_default
+from billing_portal.payments.services import customer_details, payment_method_make_default
 from billing_portal.payments.stripe_events import Outcome, StripeEventRef, applied, ignored, newer_event_applied, stale
 
 
@@ -62,9 +62,6 @@ def payment_method_adopt(*, org: Organization, payment_method_id: str, actor: Ac
             payment_method_id=payment_method_id,
             idempotency_key=f"default-method:{subscription_id}:{payment_method_id}",
         )
-    previous = payment_method_default(org)
-    if previous is not None and previous.stripe_payment_method_id == payment_method_id:
-        return previous
     method = PaymentMethod(
         provider="stripe",
         kind=MethodKind.CARD if card.exp_month else MethodKind.BANK,
