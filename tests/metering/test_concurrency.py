@@ -46,6 +46,31 @@ def test_twenty_identical_events_at_once_count_once():
     assert CreditEntry.objects.filter(kind=EntryKind.DEBIT).count() == 1
 
 
+def test_twenty_identical_test_key_events_at_once_are_stored_once():
+    org = metered_org("team")  # test-key events lock no counter: only the key's unique constraint orders them
+    results = run_concurrently(lambda n: record(org, "tool_calls", 3, key="same", test_mode=True), 20)
+    assert all(isinstance(r, UsageAnswer) and not r.counted for r in results), results
+    assert sorted(r.replayed for r in results) == [False] + [True] * 19
+    assert UsageEvent.objects.filter(org=org).count() == 1
+
+
+def test_batches_sharing_keys_in_opposite_orders_store_each_key_once_without_deadlock():
+    org = metered_org("team")
+
+    def batch(meter, keys):
+        return usage_record(org=reload(org), events=[UsageInput(key=key, meter=meter, quantity=1) for key in keys])
+
+    for round_ in range(3):
+        keys = [f"r{round_}-{n:04}" for n in range(500)]
+        # Different meters: the two batches lock different counters and meet only on their keys.
+        orders = [("tool_calls", keys), ("api_requests", keys[::-1])]
+        results = run_concurrently(lambda n: batch(*orders[n]), 2)  # noqa: B023 (run before the loop moves on)
+        assert all(isinstance(r, list) for r in results), results
+        replayed = [{o.replayed for o in outcomes} for outcomes in results]
+        assert replayed in ([{False}, {True}], [{True}, {False}])  # one batch stored them all, the other replays
+    assert UsageEvent.objects.filter(org=org).count() == 1_500
+
+
 def test_a_repeated_id_sent_one_after_another_counts_once():
     org = metered_org("team")
     answers = [record(org, "tool_calls", 3, key="again") for _ in range(3)]
@@ -145,9 +170,9 @@ def test_a_batch_racing_a_request_that_holds_some_of_its_keys_answers_each_event
     try:
         assert locked.wait(10)
         threads.append(_in_thread(batch([f"k{n}" for n in range(5)]), results, "first"))
-        _wait_for(lambda: _lock_waiters() >= 1)  # the first request claimed its keys and waits for the counter
+        _wait_for(lambda: _lock_waiters() >= 1)  # the first request looked its keys up and waits for the counter
         threads.append(_in_thread(batch([f"k{n}" for n in range(10)]), results, "second"))
-        _wait_for(lambda: _lock_waiters() >= 2)  # the second waits on the first's keys
+        _wait_for(lambda: _lock_waiters() >= 2)  # the second found none of its keys stored and waits behind it
     finally:
         release.set()
         for thread in threads:
