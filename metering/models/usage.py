@@ -10,8 +10,6 @@ from django.db.models import Q
 ORG_SUBJECT = "org"
 # Caps on a member's credit spend use this pseudo-meter next to the catalog's meters.
 CREDITS_METER = "credits"
-# The unique constraint that makes a client's idempotency key count once per org.
-EVENT_KEY_ONCE = "usage_event_key_once_per_org"
 
 
 class UsageWindow(models.Model):
@@ -68,7 +66,7 @@ class UsageEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["org", "key"], name=EVENT_KEY_ONCE)]
+        constraints = [models.UniqueConstraint(fields=["org", "key"], name="usage_event_key_once_per_org")]
         indexes = [
             models.Index(fields=["org", "-occurred_at"], name="usage_event_org_time"),
             models.Index(

@@ -48,8 +48,7 @@ def ledger_post(
     )
 
 
-# A usage debit as a row: its entry's own columns; org, kind and time are the request's, and its event is
-# found by key.
+# A usage debit as a row: its entry's own columns; org, kind and time are the request's.
 DEBIT_COLUMNS = (
     "pool_id",
     "member_id",
@@ -60,15 +59,15 @@ DEBIT_COLUMNS = (
     "window_start",
     "line_item",
     "line_key",
+    "usage_event_id",
 )
 
 
 def ledger_debit(
-    pool: CreditPool, *, allotment: int, topup: int, line_item: str, line_key: str, usage_event_key: str
+    pool: CreditPool, *, allotment: int, topup: int, line_item: str, line_key: str, usage_event_id: int
 ) -> tuple[Any, ...]:
     """ledger_post for usage debits, which come a thousand at a time: the same change to `pool`, the entry as a
-    row of DEBIT_COLUMNS and its event's key (a model instance per debit would cost more than the rest of the
-    batch)."""
+    row of DEBIT_COLUMNS (a model instance per debit would cost more than the rest of the batch)."""
     _apply(pool, kind=EntryKind.DEBIT, allotment=allotment, topup=topup)
     return (
         pool.pk,
@@ -80,7 +79,7 @@ def ledger_debit(
         pool.window_start,
         line_item,
         line_key,
-        usage_event_key,
+        usage_event_id,
     )
 
 

@@ -1,11 +1,10 @@
 """usage_record: the one write path for usage events (the single and batch endpoints and demo data).
 
-One request, one transaction of three statements: look up the answers stored for its idempotency keys and the
-names the events use; lock the org's counters and credit pools in one statement, in a fixed order; decide every
-event in order with the rules, in Python; then write counters, pools, events with their answers, ledger and daily
-rollups in one statement. Only the last two and the commit hold the hot rows. Each event is written once, after
-it is decided; a refused event leaves nothing behind. A key another request stores between the look-up and the
-write fails the write on the key's unique constraint: the request starts again and answers that key as repeated.
+One request, one transaction of three statements: claim the idempotency keys (a unique index, no hot lock)
+while resolving the names the events use; lock the org's counters and credit pools in one statement, in a fixed
+order; decide every event in order with the rules, in Python; then write counters, pools, ledger, answers and
+daily rollups in one statement. Only the last two and the commit hold the hot rows. A refused event leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from billing_portal.audit.services import Actor
 from billing_portal.core import clock
@@ -24,7 +23,7 @@ from billing_portal.core.errors import BillingError, BillingLimitReached, Invali
 from billing_portal.subscriptions.periods import Period
 from billing_portal.subscriptions.policy import capabilities
 from metering.errors import PaymentRequired
-from metering.models import CreditPool
+from metering.models import CreditPool, UsageEvent
 from metering.models.usage import CREDITS_METER, ORG_SUBJECT
 from metering.services import usage_sql
 from metering.services.alerts import alerts_after_debit
@@ -49,6 +48,7 @@ MAX_EVENTS = 1_000
 MAX_QUANTITY = 10**12  # per event; keeps counters and credit sums far inside 64-bit integers
 MAX_BACKDATE = timedelta(days=35)
 CLOCK_SKEW = timedelta(seconds=60)  # client clocks run a little ahead; "the future" starts after this
+METER_LENGTH = UsageEvent._meta.get_field("meter").max_length or 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ class _Event:
     space_id: int | None = None
     cost: int = 0
     pool_member_id: int | None = None  # None: the org's pool
+    id: int = 0
     moves: list[tuple[str, str, int | None, int | None]] = field(default_factory=list)  # its subjects()
     rollup: tuple[Any, ...] = ()  # its daily total's key; () when it has none (test mode)
 
@@ -192,9 +193,6 @@ def usage_record(
             if attempt == 2:
                 raise
             _make_ready(request, not_ready)
-        except IntegrityError as error:
-            if attempt == 2 or not usage_sql.key_taken(error):
-                raise  # the next look-up finds the key stored meanwhile and answers it as repeated
     for index, outcome in decided.items():
         outcomes[index] = outcome
     for index, event in enumerate(events):
@@ -239,18 +237,19 @@ def _candidate(request: _Request, index: int, event: UsageInput) -> _Event:
     )
 
 
-def _lookup(
-    request: _Request, candidates: list[_Event]
-) -> tuple[dict[str, usage_sql.StoredAnswer], dict[str, dict[str, Any]]]:
-    """The answers stored for the events' keys, and the names all of them use, in one query."""
+def _claim(request: _Request, candidates: list[_Event]) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+    """Insert the valid events unless their key exists, and look up the names all of them use, in one query."""
     chosen = [event.source for event in candidates]
     rate_keys: dict[str, set[str]] = defaultdict(lambda: {DEFAULT_RATE_KEY})
     for event in candidates:
         if event.line_item:
             rate_keys[event.line_item].add(event.line_key)
-    stored, rows = usage_sql.events_lookup(
+    claimed, rows = usage_sql.events_claim(
         org_id=request.org.pk,
-        keys=[event.source.key for event in candidates if not event.errors],
+        test_mode=request.test_mode,
+        received_at=request.now,
+        api_key_id=request.api_key_id,
+        events=[_event_row(event) for event in candidates if _insertable(event)],
         meters={e.meter for e in chosen},
         emails={e.user.strip().lower() for e in chosen if e.user},
         slugs={e.space for e in chosen if e.space},
@@ -260,7 +259,12 @@ def _lookup(
     refs: dict[str, dict[str, Any]] = defaultdict(dict)
     for kind, name, pk, a, b in rows:
         refs[kind][name] = (pk, a, b)
-    return stored, refs
+    return claimed, refs
+
+
+def _insertable(event: _Event) -> bool:
+    """Valid so far, and its meter fits the column (a longer one is no meter: the lookup refuses it)."""
+    return not event.errors and len(event.source.meter) <= METER_LENGTH
 
 
 def _resolve(request: _Request, event: _Event, refs: dict[str, dict[str, Any]]) -> BillingError | None:
@@ -292,8 +296,8 @@ def _resolve(request: _Request, event: _Event, refs: dict[str, dict[str, Any]]) 
     return None
 
 
-def _event_row(event: _Event, used: int, quota: int | None, state: str) -> tuple[Any, ...]:
-    """The event with its answer (usage_sql.EVENT_COLUMNS)."""
+def _event_row(event: _Event) -> tuple[Any, ...]:
+    """The event's own columns (usage_sql.EVENT_COLUMNS)."""
     e = event.source
     return (
         e.key,
@@ -306,12 +310,6 @@ def _event_row(event: _Event, used: int, quota: int | None, state: str) -> tuple
         e.byok,
         event.counted,
         event.occurred_at,
-        event.member_id,
-        event.space_id,
-        event.cost,
-        used,
-        quota,
-        state,
     )
 
 
@@ -448,27 +446,38 @@ def _rollup_add(event: _Event, rollups: dict[tuple[Any, ...], list[int]]) -> Non
 
 
 def _record(request: _Request, candidates: list[_Event]) -> dict[int, UsageOutcome]:
-    """Look up, then lock, decide every event in order with the rules, and write it all in one statement."""
-    stored, refs = _lookup(request, candidates)
+    """Claim, then lock, decide every event in order with the rules, and write it all in one statement."""
+    claimed, refs = _claim(request, candidates)
     results: dict[int, UsageOutcome] = {}
     new: list[_Event] = []
+    refused: list[int] = []  # events claimed but refused: deleted in the same write
+    repeats: dict[str, int] = {}
     for event in candidates:
+        event_id = claimed.get(event.source.key) if _insertable(event) else None
         error = _resolve(request, event, refs)
-        answer = stored.get(event.source.key)
         if error is not None:
             results[event.index] = error
-        elif answer is not None:
-            results[event.index] = UsageAnswer(event.source.key, *answer, replayed=True)
+            if event_id is not None:
+                refused.append(event_id)
+        elif event_id is None:
+            repeats[event.source.key] = event.index
         else:
+            event.id = event_id
             new.append(event)
+    if repeats:
+        for key, counted, meter, used, quota, state in usage_sql.events_answered(
+            org_id=request.org.pk, keys=list(repeats)
+        ):
+            results[repeats[key]] = UsageAnswer(key, counted, meter, used, quota, state, True)
     counters, pools = _locked(request, new) if new else ({}, {})
     debits: dict[int | None, list[tuple[Any, ...]]] = defaultdict(list)
-    written: list[tuple[Any, ...]] = []
+    answers: list[tuple[Any, ...]] = []
     rollups: dict[tuple[Any, ...], list[int]] = {}
     for event in new:
         refusal = _refusal(request, event, counters, pools) if event.counted else None
         if refusal is not None:
             results[event.index] = refusal
+            refused.append(event.id)
             continue
         if event.counted:
             _apply(event, counters, pools, debits)
@@ -477,7 +486,9 @@ def _record(request: _Request, candidates: list[_Event]) -> dict[int, UsageOutco
         results[event.index] = UsageAnswer(
             event.source.key, event.counted, event.source.meter, org_counter.used, org_counter.quota, state
         )
-        written.append(_event_row(event, org_counter.used, org_counter.quota, state))
+        answers.append(
+            (event.id, org_counter.used, org_counter.quota, state, event.member_id, event.space_id, event.cost)
+        )
         if event.rollup:
             _rollup_add(event, rollups)
     for member_id in debits:
@@ -485,15 +496,14 @@ def _record(request: _Request, candidates: list[_Event]) -> dict[int, UsageOutco
     usage_sql.usage_write(
         org_id=request.org.pk,
         at=request.now,
-        test_mode=request.test_mode,
-        api_key_id=request.api_key_id,
         counters=[(c.id, c.used) for c in counters.values() if c.changed],
         pools=[
             (p.pk, p.allotment_balance, p.topup_balance, p.low_alert_sent_for, p.low_alert_open)
             for p in (pools[member_id] for member_id in debits)
         ],
-        events=written,
         debits=[row for rows in debits.values() for row in rows],
+        answers=answers,
+        deleted=refused,
         rollups=[(*key, *sums) for key, sums in rollups.items()],
     )
     return results
@@ -524,6 +534,6 @@ def _apply(
             topup=-from_topups,
             line_item=event.line_item,
             line_key=event.line_key,
-            usage_event_key=event.source.key,
+            usage_event_id=event.id,
         )
     )

@@ -4,8 +4,8 @@ Rows travel as a named table, `name(columns) AS (...)`: a VALUES list, or on Pos
 parameter (a 1,000-event batch is a handful of parameters, not 20,000). On PostgreSQL a step that touches several
 tables is one statement of data-modifying CTEs, bound on the server so each is planned once per connection, and
 the last one travels with the COMMIT; SQLite, which has no data-modifying CTEs, runs the parts one by one.
-Lock order on the hot path: counters (by meter, the org's first, then subject), credit pools by id, event keys in
-order, then rollups by (day, dimensions).
+Lock order on the hot path: event keys in order (claimed before any other lock), then counters (by meter, the
+org's first, then subject), credit pools by id, then rollups by (day, dimensions).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, models
+from django.db import connection, models
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Membership, Space, User
@@ -31,7 +31,7 @@ from metering.models import (
     UsageEvent,
     UsageRollup,
 )
-from metering.models.usage import EVENT_KEY_ONCE, ORG_SUBJECT
+from metering.models.usage import ORG_SUBJECT
 from metering.services.ledger import DEBIT_COLUMNS
 
 EVENTS = UsageEvent._meta.db_table
@@ -187,41 +187,62 @@ def _refs(
     return parts, values
 
 
-def key_taken(error: IntegrityError) -> bool:
-    """Whether `error` is an event key stored by another request since this one looked (usage_write)."""
-    cause = error.__cause__
-    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)  # psycopg
-    return constraint == EVENT_KEY_ONCE or f"{EVENTS}.org_id, {EVENTS}.key" in str(cause)  # or SQLite's message
+# An event's own columns; the rest are the request's (org, mode, time, key) or come with its answer.
+EVENT_COLUMNS = (
+    "key",
+    "meter",
+    "quantity",
+    "model",
+    "agent",
+    "integration",
+    "success",
+    "byok",
+    "counted",
+    "occurred_at",
+)
 
 
-StoredAnswer = tuple[bool, str, int, "int | None", str]  # counted, meter, used, quota, state
+def events_claim(
+    *,
+    org_id: int,
+    test_mode: bool,
+    received_at: datetime,
+    api_key_id: int | None,
+    events: list[tuple[Any, ...]],
+    **refs: Any,
+) -> tuple[dict[str, int], list[tuple[str, str, int, int, int]]]:
+    """Insert events (rows of EVENT_COLUMNS) unless their key exists, and look up the names they use, in one
+    round trip on PostgreSQL. Waits on a concurrent request holding the same key.
 
-
-def events_lookup(
-    *, org_id: int, keys: Collection[str], **refs: Any
-) -> tuple[dict[str, StoredAnswer], list[tuple[str, str, int, int, int]]]:
-    """The answers stored for those of `keys` already recorded, and the names the events use, in one query.
-
-    Returns ({key: (counted, meter, used, quota, state)}, the (kind, name, id, a, b) rows of `_refs(**refs)`).
+    Returns ({key: id} of the events inserted, the (kind, name, id, a, b) rows of `_refs(**refs)`).
     """
     parts, values = _refs(org_id=org_id, **refs)
-    parts = [f"SELECT q.*, CAST(NULL AS text), CAST(NULL AS text) FROM ({part}) q" for part in parts]
-    if keys:
-        where, params = _in("key", keys, "text")
-        parts.insert(
-            0,
-            "SELECT 'stored', key, used, quota, CASE WHEN counted THEN 1 ELSE 0 END, meter, state "
-            f"FROM {EVENTS} WHERE org_id = %s AND {where}",
+    if not events:
+        return {}, _fetch(" UNION ALL ".join(parts), values)  # type: ignore[return-value]
+    source, params = _table("e", _fields(UsageEvent, *EVENT_COLUMNS), events)
+    # Keys are claimed in one order, so that requests sharing keys wait on each other instead of deadlocking.
+    insert = (
+        f"INSERT INTO {EVENTS} (org_id, test_mode, received_at, api_key_id, used, state, credits, "
+        f"{', '.join(EVENT_COLUMNS)}) SELECT %s, %s, %s, %s, 0, 'ok', 0, e.* FROM e ORDER BY e.key "
+        "ON CONFLICT (org_id, key) DO NOTHING RETURNING key, id"
+    )
+    params += [org_id, test_mode, _adapt(received_at), api_key_id]
+    if _postgres():  # the insert as a CTE, what it claimed in the same answer as the names
+        rows = _fetch(
+            f"WITH {source}, claimed AS ({insert}) SELECT 'claimed', key, id, 0, 0 FROM claimed "
+            f"UNION ALL {' UNION ALL '.join(parts)}",
+            [*params, *values],
         )
-        values = [org_id, *params, *values]
-    stored: dict[str, StoredAnswer] = {}
-    names: list[tuple[str, str, int, int, int]] = []
-    for kind, name, a, b, c, meter, state in _fetch(" UNION ALL ".join(parts), values):
-        if kind == "stored":
-            stored[name] = (bool(c), meter, a, b, state)
-        else:
-            names.append((kind, name, a, b, c))
-    return stored, names
+        claimed = {name: pk for kind, name, pk, _, _ in rows if kind == "claimed"}
+        return claimed, [row for row in rows if row[0] != "claimed"]  # type: ignore[misc]
+    return dict(_fetch(f"WITH {source} {insert}", params)), _fetch(" UNION ALL ".join(parts), values)  # type: ignore[return-value]
+
+
+def events_answered(*, org_id: int, keys: Collection[str]) -> list[tuple[str, bool, str, int, int | None, str]]:
+    """(key, counted, meter, used, quota, state) of stored events: the answers repeated keys get back."""
+    where, params = _in("key", keys, "text")
+    sql = f"SELECT key, counted, meter, used, quota, state FROM {EVENTS} WHERE org_id = %s AND {where}"
+    return [(k, bool(c), m, u, q, s) for k, c, m, u, q, s in _fetch(sql, [org_id, *params])]
 
 
 CounterRow = tuple[int, str, str, int, "int | None", "int | None", bool]
@@ -293,25 +314,7 @@ def counters_create(
     )
 
 
-# An event's columns; org, mode, arrival and key are the request's. The last six are the answer it was given.
-EVENT_COLUMNS = (
-    "key",
-    "meter",
-    "quantity",
-    "model",
-    "agent",
-    "integration",
-    "success",
-    "byok",
-    "counted",
-    "occurred_at",
-    "member",
-    "space",
-    "credits",
-    "used",
-    "quota",
-    "state",
-)
+ANSWER_COLUMNS = ("id", "used", "quota", "state", "member", "space", "credits")
 POOL_COLUMNS = ("id", "allotment_balance", "topup_balance", "low_alert_sent_for", "low_alert_open")
 ROLLUP_KEYS = ("org", "day", "dimensions", "meter", "member", "space", "model", "agent", "integration", "line_item")
 ROLLUP_SUMS = ("events", "failed_events", "quantity", "credits")
@@ -321,22 +324,20 @@ def usage_write(
     *,
     org_id: int,
     at: datetime,
-    test_mode: bool,
-    api_key_id: int | None,
     counters: list[tuple[int, int]],
     pools: list[tuple[Any, ...]],
-    events: list[tuple[Any, ...]],
     debits: list[tuple[Any, ...]],
+    answers: list[tuple[Any, ...]],
+    deleted: list[int],
     rollups: list[tuple[Any, ...]],
 ) -> None:
     """Everything a request changes, in one statement on PostgreSQL (one per table on SQLite).
 
-    counters: (id, used); pools: POOL_COLUMNS; events: EVENT_COLUMNS, received at `at`, each key new (one
-    stored meanwhile fails the write with the key's unique constraint: see key_taken); debits: ledger
-    DEBIT_COLUMNS and the key of the event causing it, entries of kind debit at `at`, in order; rollups:
-    ROLLUP_KEYS + ROLLUP_SUMS, one row per key, added to the daily totals in (day, dimensions) order. A
-    transaction of its own commits in the same round trip, so the hot rows are held one round trip less (its
-    atomic block then finds nothing left to commit).
+    counters: (id, used); pools: POOL_COLUMNS; debits: ledger DEBIT_COLUMNS, entries of kind debit at `at`;
+    answers: ANSWER_COLUMNS of the events stored; deleted: ids of the events refused; rollups: ROLLUP_KEYS +
+    ROLLUP_SUMS, one row per key, added to the daily totals in (day, dimensions) order. A transaction of its own
+    commits in the same round trip, so the hot rows are held one round trip less (its atomic block then finds
+    nothing left to commit).
     """
     parts: list[tuple[str, str, list[Any], str, list[Any]]] = []
 
@@ -354,35 +355,18 @@ def usage_write(
 
     update(COUNTERS, "cv", UsageCounter, ("id", "used"), counters)
     update(POOLS, "pv", CreditPool, POOL_COLUMNS, pools)
-    event_columns = _fields(UsageEvent, *EVENT_COLUMNS)
-    # Keys go in in one order, so that two requests sharing keys wait on each other instead of deadlocking.
-    part(
-        "ev",
-        event_columns,
-        events,
-        f"INSERT INTO {EVENTS} (org_id, test_mode, received_at, api_key_id, "
-        f"{', '.join(column for column, _ in event_columns)}) SELECT %s, %s, %s, %s, ev.* FROM ev ORDER BY ev.key"
-        + (" RETURNING id, key" if _postgres() else ""),
-        org_id,
-        test_mode,
-        _adapt(at),
-        api_key_id,
-    )
-    # A debit finds its event's id by key: in what the insert returns (PostgreSQL's statement does not see its
-    # own insert), or in the table, inserted the step before (SQLite).
-    stored = "ev_done" if _postgres() else f"(SELECT id, key FROM {EVENTS} WHERE org_id = %s)"
-    entry_columns = [column for column, _ in _fields(CreditEntry, *DEBIT_COLUMNS)]
     part(
         "dv",
-        (("n", "bigint"), *_fields(CreditEntry, *DEBIT_COLUMNS), ("event_key", "text")),
-        [(n, *row) for n, row in enumerate(debits)],
-        f"INSERT INTO {ENTRIES} (org_id, kind, at, reason, actor_label, {', '.join(entry_columns)}, usage_event_id) "
-        f"SELECT %s, '{EntryKind.DEBIT}', %s, '', '', {', '.join(f'dv.{column}' for column in entry_columns)}, "
-        f"e.id FROM dv JOIN {stored} e ON e.key = dv.event_key ORDER BY dv.n",
+        _fields(CreditEntry, *DEBIT_COLUMNS),
+        debits,
+        f"INSERT INTO {ENTRIES} (org_id, kind, at, reason, actor_label, {', '.join(DEBIT_COLUMNS)}) "
+        f"SELECT %s, '{EntryKind.DEBIT}', %s, '', '', dv.* FROM dv",
         org_id,
         _adapt(at),
-        *([] if _postgres() else [org_id]),
     )
+    update(EVENTS, "av", UsageEvent, ANSWER_COLUMNS, answers)
+    deletes = f"DELETE FROM {EVENTS} WHERE id IN (SELECT id FROM xv)"
+    part("xv", _fields(UsageEvent, "id"), [(pk,) for pk in deleted], deletes)
     rollup_columns = _fields(UsageRollup, *ROLLUP_KEYS, *ROLLUP_SUMS)
     part(
         "rv",

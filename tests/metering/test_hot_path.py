@@ -218,15 +218,7 @@ def test_a_write_that_fails_with_its_commit_rolls_back_and_leaves_the_connection
     overdrawn = [(pool.pk, -1, 0, None, False)]  # the pool's check constraint refuses it
     with pytest.raises(IntegrityError), transaction.atomic():
         usage_sql.usage_write(
-            org_id=org.pk,
-            at=START,
-            test_mode=False,
-            api_key_id=None,
-            counters=[],
-            pools=overdrawn,
-            events=[],
-            debits=[],
-            rollups=[],
+            org_id=org.pk, at=START, counters=[], pools=overdrawn, debits=[], answers=[], deleted=[], rollups=[]
         )
     assert connection.get_autocommit() and not connection.in_atomic_block
     assert CreditPool.objects.get(pk=pool.pk).allotment_balance == 9_000
