@@ -224,3 +224,19 @@ def test_a_write_that_fails_with_its_commit_rolls_back_and_leaves_the_connection
     assert CreditPool.objects.get(pk=pool.pk).allotment_balance == 9_000
     assert isinstance(record(org, "tool_calls", 1), UsageAnswer)
     assert CreditPool.objects.get(pk=pool.pk).allotment_balance == 9_000 - 1
+
+
+@pytest.mark.django_db
+def test_the_event_log_follows_deletes_made_through_the_orm_without_database_foreign_keys():
+    org = metered_org("team")
+    member = add_member(org)
+    space = space_create(org=org, name="Lab")
+    client = api_client(org)
+    assert client.post(EVENTS, {"id": "e", "meter": "tool_calls", "quantity": 1, "user": member.user.email,
+                                "space": "lab"}, format="json").status_code == 201
+    event = UsageEvent.objects.get(key="e")
+    assert (event.member_id, event.space_id, event.api_key_id is not None) == (member.pk, space.pk, True)
+    space.delete()
+    event.api_key.delete()
+    event.refresh_from_db()
+    assert (event.member_id, event.space_id, event.api_key_id) == (member.pk, None, None)
