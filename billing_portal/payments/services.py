@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.db import transaction
 
+from accounts.models import Organization
 from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
 from billing_portal.core.errors import InvalidInput
@@ -14,9 +13,6 @@ from billing_portal.payments.providers import get_provider
 from billing_portal.payments.providers.base import ChargeRequest, ChargeResult, CustomerUpdate, PaymentMethodRef
 from invoices.models import UNPAID_STATUSES, Invoice
 from invoices.services import invoice_record_failure, invoice_record_payment
-
-if TYPE_CHECKING:
-    from accounts.models import Organization
 
 TEST_CARD_LAST4 = {TestCard.SUCCEEDS: "4242", TestCard.DECLINES: "0002", TestCard.NEEDS_ATTENTION: "3155"}
 
@@ -56,6 +52,8 @@ def payment_method_make_default(*, org: Organization, method: PaymentMethod, act
 
     A provider's payment method that is the default already stays as it is (adopting the same card twice)."""
     with transaction.atomic():
+        # One change of default per org at a time: two workers adopting the same card would both find it new.
+        Organization.objects.select_for_update(no_key=True).only("pk").get(pk=org.pk)
         previous = payment_method_default(org)
         provider_id = method.stripe_payment_method_id
         if previous is not None and provider_id and previous.stripe_payment_method_id == provider_id:

@@ -6,8 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from billing_portal.payments.models import StripeEventReceipt
+from billing_portal.audit.models import AuditEntry
+from billing_portal.payments.models import PaymentMethod, StripeEventReceipt
 from billing_portal.payments.stripe_customers import stripe_customer_ensure
+from billing_portal.payments.tasks import stripe_payment_method_adopt
 from invoices.models import Invoice, InvoiceEvent
 from tests.concurrency import run_concurrently
 from tests.factories import make_org
@@ -62,3 +64,26 @@ def test_simultaneous_deliveries_mirror_one_invoice_once(fake_stripe):
         "finalized",
     ]
     assert StripeEventReceipt.objects.filter(stripe_object_id="in_race").count() == 5
+
+
+def test_the_same_card_adopted_by_several_workers_at_once_is_saved_once(fake_stripe):
+    org = make_org(name="Acme")
+    customer = stripe_customer_ensure(org)
+    fake_stripe.put(
+        {
+            "id": "pm_race",
+            "object": "payment_method",
+            "type": "card",
+            "customer": customer,
+            "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2031},
+            "livemode": False,
+            "created": PERIOD_START,
+            "metadata": {},
+            "billing_details": {},
+        }
+    )
+    results = run_concurrently(lambda n: stripe_payment_method_adopt(org.pk, "pm_race"), 6)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    saved = PaymentMethod.objects.get(org=org)  # one row, whoever won
+    assert (saved.is_default, saved.stripe_payment_method_id, saved.last4) == (True, "pm_race", "4242")
+    assert AuditEntry.objects.filter(org=org, action="payment_method.changed").count() == 1
