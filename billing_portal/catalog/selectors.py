@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from billing_portal.catalog.models import Plan, PlanPrice, QuotaOverride
+from django.db.models import Prefetch, prefetch_related_objects
+
+from billing_portal.catalog.models import Plan, PlanPrice, PlanQuota, QuotaOverride
 from billing_portal.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -51,9 +53,9 @@ def plan_features(plan: Plan) -> frozenset[str]:
 
 
 def plan_quotas(plan: Plan) -> dict[str, int | None]:
-    prefetched = "quotas" in getattr(plan, "_prefetched_objects_cache", {})  # as the catalog pages load plans
-    quotas = plan.quotas.all() if prefetched else plan.quotas.select_related("meter")
-    return {quota.meter.code: quota.monthly_quota for quota in quotas}
+    # One query, kept on the plan; none when the plan comes prefetched (the catalog pages load them so).
+    prefetch_related_objects([plan], Prefetch("quotas", queryset=PlanQuota.objects.select_related("meter")))
+    return {quota.meter.code: quota.monthly_quota for quota in plan.quotas.all()}
 
 
 def entitlements_for(*, plan: Plan, org: Organization | None = None) -> Entitlements:
