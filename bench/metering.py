@@ -78,14 +78,13 @@ def seed() -> dict[str, object]:
     from billing_portal.audit.services import Actor
     from billing_portal.catalog.models import Meter, QuotaOverride
     from metering.models import UsageCounter
-    from metering.services import cap_set, credits_cycle_reset, credits_grant, credits_reseed_allotment
+    from metering.services import cap_set, credits_grant, credits_reseed_allotment
     from tests.factories import add_member, make_org
 
     actor = Actor.system("bench")
     org = make_org(name=f"Bench {uuid.uuid4().hex[:8]}", plan="team")
-    credits_cycle_reset(org=org, actor=actor)
     QuotaOverride.objects.create(org=org, meter=Meter.objects.get(code="tool_calls"), monthly_quota=10**12)
-    credits_reseed_allotment(org=org, actor=actor, reason="benchmark quota")  # applies the override
+    credits_reseed_allotment(org=org, actor=actor, reason="benchmark quota")  # opens the cycle with the deal
     member = add_member(org)
     space = space_create(org=org, name="Bench space")
     owner = Membership.objects.get(org=org, role=Role.OWNER)
