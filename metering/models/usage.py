@@ -30,9 +30,9 @@ class UsageEvent(models.Model):
     # The log's references have no database foreign keys: the one write path takes them from rows it has just read
     # (the caller's key and org, the member and space it looked up in the same transaction), those rows are only
     # deleted through the ORM, which applies on_delete, and checking four references per event, while the hot
-    # rows are locked, cost a fifth of PostgreSQL's time per batch (bench/metering.py). The credit ledger keeps its
-    # foreign keys. Nor indexes of their own: the composite indexes below lead with them, and every index costs
-    # each event an insert.
+    # rows are locked, cost a fifth of PostgreSQL's time per batch (bench/metering.py). The credit ledger keeps the
+    # database check of its pool reference (CreditEntry). Nor indexes of their own: the composite indexes below
+    # lead with them, and every index costs each event an insert.
     org = models.ForeignKey(
         "accounts.Organization",
         on_delete=models.CASCADE,

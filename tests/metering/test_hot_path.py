@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -240,3 +241,21 @@ def test_the_event_log_follows_deletes_made_through_the_orm_without_database_for
     event.api_key.delete()
     event.refresh_from_db()
     assert (event.member_id, event.space_id, event.api_key_id) == (member.pk, None, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_ledger_database_checks_its_pool_and_the_orm_protects_the_entries_causes():
+    org = metered_org("team")
+    member = add_member(org)
+    client = api_client(org)
+    event = {"id": "e", "meter": "tool_calls", "quantity": 3, "user": member.user.email}
+    assert client.post(EVENTS, event, format="json").status_code == 201
+    debit = CreditEntry.objects.get(org=org, usage_event__key="e")
+    # org and member repeat the pool's, which the database checks.
+    assert (debit.org_id, debit.member_id) == (debit.pool.org_id, debit.pool.member_id) == (org.pk, None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CreditEntry.objects.filter(pk=debit.pk).update(pool_id=debit.pool_id + 10**6)
+    for cause in (UsageEvent.objects.get(key="e"), org):
+        with pytest.raises(ProtectedError):
+            cause.delete()
+    assert CreditEntry.objects.get(pk=debit.pk).usage_event.key == "e"
