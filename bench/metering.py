@@ -5,12 +5,13 @@
 
 Measures, under the same concurrency and the same gunicorn: (a) a bare Django view doing one counter UPDATE,
 (b) POST /api/v2/usage/events with quotas, member and space caps and credits on, and (c) the batch
-endpoint with 1,000-event batches. Prints events/s and p50/p99 latency, the ratios b/a, the CPU time one request
-costs the web workers, PostgreSQL, Redis and the load's clients (all share the machine's cores), and how many SQL
-statements one event costs. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bp_bench) is
+endpoint with 1,000-event batches; and, as a reference, the floor: b's own API stack (key, scope, rate limit,
+parsing, answer) without recording the event. Prints events/s and p50/p99 latency, the ratios b/a, the CPU time
+one request costs the web workers, PostgreSQL, Redis and the load's clients (all share the machine's cores), and
+how many SQL statements one event costs. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bp_bench) is
 created and migrated if needed. The cache (the API throttle's) is Redis as deployed: REDIS_URL, else a Redis
 on 127.0.0.1:6379 if one answers (database 3), else the file cache. Clients make their request bodies before
-the clock starts; every request opens its own connection, for both sides; a and b alternate in slices.
+the clock starts; every request opens its own connection, for both sides; a, the floor and b alternate in slices.
 Exits 1 when a target is missed: throughput b/a >= 0.7, p99 b <= 1.5 x p99 a, batch >= 20,000 events/s.
 """
 
@@ -127,15 +128,16 @@ def statements_per_event(ctx: dict[str, object]) -> list[str]:
 
 # Request bodies are made before the clock starts, as many as this rate would use (more are made on the way):
 # the clients share the server's two cores, and the baseline's body costs nothing to make.
-BODIES_PER_S = {"baseline": 0, "event": 2_000, "batch": 25}
+BODIES_PER_S = {"baseline": 0, "floor": 2_000, "event": 2_000, "batch": 25}
 BATCH = 1_000
 
 
 def _body(kind: str, ctx: dict[str, object]) -> tuple[str, bytes, int]:
     if kind == "baseline":
         return f"/bench/baseline/{ctx['counter']}", b"{}", 1
-    if kind == "event":
-        return "/api/v2/usage/events", json.dumps(event(ctx)).encode(), 1
+    if kind in ("event", "floor"):
+        path = "/api/v2/usage/events" if kind == "event" else "/bench/floor"
+        return path, json.dumps(event(ctx)).encode(), 1
     return "/api/v2/usage/events/batch", json.dumps({"events": [event(ctx) for _ in range(BATCH)]}).encode(), BATCH
 
 
@@ -291,15 +293,12 @@ def main() -> int:
     server = gunicorn(args.workers)
     try:
         load("event", ctx, 2, args.concurrency)  # warm the workers
-        # a and b take turns, so that whatever else the machine does weighs on both alike.
+        # a, the floor and b take turns, so that whatever else the machine does weighs on them alike.
         turns = [
-            (
-                load("baseline", ctx, args.seconds / TURNS, args.concurrency),
-                load("event", ctx, args.seconds / TURNS, args.concurrency),
-            )
+            [load(kind, ctx, args.seconds / TURNS, args.concurrency) for kind in ("baseline", "floor", "event")]
             for _ in range(TURNS)
         ]
-        baseline, hot = summary([a for a, _ in turns]), summary([b for _, b in turns])
+        baseline, floor, hot = (summary([turn[index] for turn in turns]) for index in range(3))
         batch = summary([load("batch", ctx, args.seconds, max(2, args.concurrency // 4))])
     finally:
         server.terminate()
@@ -309,15 +308,20 @@ def main() -> int:
         f"concurrency {args.concurrency}, gunicorn workers {args.workers}, {args.seconds:g} s per run, "
         f"{os.cpu_count()} CPUs, cache: {cache}"
     )
-    for name, row in (("a baseline (1 UPDATE)", baseline), ("b POST usage/events", hot)):
+    rows = (("a baseline (1 UPDATE)", baseline), ("   floor: b not recording", floor), ("b POST usage/events", hot))
+    for name, row in rows:
         print(f"{name:24} {row['per_s']:9.0f} events/s   p50 {row['p50']:6.2f} ms   p99 {row['p99']:6.2f} ms")
     print(f"{'c batch of 1,000':24} {batch['per_s']:9.0f} events/s   p50 {batch['p50']:6.2f} ms per batch")
     print("CPU per request (ms): web workers / PostgreSQL / Redis / load clients")
-    for name, row in (("a", baseline), ("b", hot), ("c (1,000 events)", batch)):
+    for name, row in (("a", baseline), ("floor", floor), ("b", hot), ("c (1,000 events)", batch)):
         print(f"    {name:18} " + " / ".join(f"{row[kind]:.2f}" for kind in (*PROCESS_KINDS, "clients")))
     print(
         f"throughput b/a {ratio:.2f} (target >= {TARGETS['ratio']}); p99 b/a {p99_ratio:.2f} "
         f"(target <= {TARGETS['p99']}); batch target >= {TARGETS['batch']:,} events/s"
+    )
+    print(
+        f"floor/a {floor['per_s'] / baseline['per_s']:.2f}, p99 floor/a {floor['p99'] / baseline['p99']:.2f}: "
+        "the most b/a could reach if recording the event cost nothing"
     )
     # The hot path's write carries the transaction's COMMIT (which Django logs on a line of its own) with it.
     from metering.services.usage_sql import COMMIT_MARK
