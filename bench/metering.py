@@ -130,14 +130,14 @@ def statements_per_event(ctx: dict[str, object]) -> list[str]:
 # the clients share the server's two cores, and the baseline's body costs nothing to make.
 BODIES_PER_S = {"baseline": 0, "floor": 2_000, "event": 2_000, "batch": 25}
 BATCH = 1_000
+ONE_EVENT_PATHS = {"event": "/api/v2/usage/events", "floor": "/bench/floor"}
 
 
 def _body(kind: str, ctx: dict[str, object]) -> tuple[str, bytes, int]:
     if kind == "baseline":
         return f"/bench/baseline/{ctx['counter']}", b"{}", 1
-    if kind in ("event", "floor"):
-        path = "/api/v2/usage/events" if kind == "event" else "/bench/floor"
-        return path, json.dumps(event(ctx)).encode(), 1
+    if kind in ONE_EVENT_PATHS:
+        return ONE_EVENT_PATHS[kind], json.dumps(event(ctx)).encode(), 1
     return "/api/v2/usage/events/batch", json.dumps({"events": [event(ctx) for _ in range(BATCH)]}).encode(), BATCH
 
 

@@ -253,7 +253,7 @@ def test_the_ledger_database_checks_its_pool_and_the_orm_protects_the_entries_ca
     debit = CreditEntry.objects.get(org=org, usage_event__key="e")
     # org and member repeat the pool's, which the database checks.
     assert (debit.org_id, debit.member_id) == (debit.pool.org_id, debit.pool.member_id) == (org.pk, None)
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), transaction.atomic():  # checked at COMMIT: a transactional test
         CreditEntry.objects.filter(pk=debit.pk).update(pool_id=debit.pool_id + 10**6)
     for cause in (UsageEvent.objects.get(key="e"), org):
         with pytest.raises(ProtectedError):
