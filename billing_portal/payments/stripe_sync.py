@@ -212,7 +212,7 @@ def _apply_values(
         plan_limits_apply(org=org, plan=subscription.plan, actor=actor)
     new_cycle = after["current_period_start"] != before["current_period_start"]
     if new_cycle or after["plan"] != before["plan"]:
-        after_plan_change(org=org, actor=actor, new_cycle=new_cycle)
+        after_plan_change(org=org, actor=actor)
 
 
 def _live(subscription_id: str) -> bool:
@@ -243,10 +243,12 @@ def _apply_subscription(data: dict[str, Any], event: StripeEventRef) -> Outcome:
         return ignored(f"org already billed by {subscription.stripe_subscription_id}", org)
     if status == "canceled":
         subscription.stripe_subscription_id, subscription.stripe_state_at = "", event.created
-        subscription_switch_to_free(
+        if subscription_switch_to_free(
             subscription=subscription, actor=Actor.stripe(event.id), reason="Stripe subscription ended"
-        )
-        return applied(org, "moved to Free")
+        ):
+            return applied(org, "moved to Free")
+        subscription.save(update_fields=["stripe_subscription_id", "stripe_state_at", "updated_at"])
+        return applied(org, "ended; the account is closed")
     if status not in STATUS_FROM_STRIPE:
         return ignored(f"{data['id']} is {status}: first payment not complete", org)
     _apply_values(subscription, _values(subscription, data), event, state_at=event.created)

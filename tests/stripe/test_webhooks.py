@@ -1,6 +1,7 @@
 import pytest
 from djstripe.models import Event
 
+from accounts.models import Membership, Role
 from billing_portal.audit.models import AuditEntry
 from billing_portal.audit.services import Actor
 from billing_portal.payments.models import PaymentMethod, StripeEventReceipt
@@ -8,6 +9,7 @@ from billing_portal.payments.services import payment_method_default
 from billing_portal.payments.stripe_customers import payment_method_adopt
 from billing_portal.payments.tasks import stripe_payment_method_adopt
 from billing_portal.subscriptions.models import SeatChange, Status, Subscription
+from billing_portal.subscriptions.services.closure import org_request_closure
 from tests.stripe.builders import PERIOD_END, PERIOD_START, event, signature
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +84,17 @@ def test_an_ended_subscription_moves_the_org_to_free(fake_stripe, team, deliver,
     deliver(event("customer.subscription.deleted", team(status="canceled"), created=T + 60))
     sub = local(org)
     assert (sub.plan.code, sub.status, sub.stripe_subscription_id) == ("free", Status.ACTIVE, "")
+
+
+def test_a_closed_account_stays_closed_when_its_stripe_subscription_ends(fake_stripe, team, deliver, org):
+    deliver(event("customer.subscription.created", team(), created=T))
+    org_request_closure(org=org, by=Membership.objects.get(org=org, role=Role.OWNER), actor=Actor.system("tests"))
+    deliver(event("customer.subscription.deleted", team(status="canceled"), created=T + 60))
+    sub = local(org)
+    assert (sub.plan.code, sub.status, sub.stripe_subscription_id) == ("team", Status.CANCELED, "")
+    assert StripeEventReceipt.objects.get(event_type="customer.subscription.deleted").note == (
+        "ended; the account is closed"
+    )
 
 
 def test_a_first_payment_still_pending_changes_nothing(fake_stripe, team, deliver, org):

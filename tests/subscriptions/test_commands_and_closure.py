@@ -7,9 +7,11 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Membership, Organization, User
 from billing_portal.audit.models import AuditEntry
+from billing_portal.payments.models import TestCard
+from billing_portal.payments.services import payment_method_add_test_card
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.services.closure import org_request_closure
-from invoices.models import Invoice
+from invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from tests.factories import add_member, make_org
 from tests.subscriptions.helpers import ACTOR, advance, owner
 
@@ -85,3 +87,17 @@ def test_closure_stops_billing_and_purges_after_30_days():
     assert Invoice.objects.filter(org=org).count() == 1  # the first Team invoice is kept
     assert list(AuditEntry.objects.filter(org=org, action__startswith="org.").values_list("action", flat=True)) == [
         "org.purged", "org.closure_requested", "org.created"]
+
+
+def test_a_closed_account_stays_closed_when_its_past_due_invoice_runs_out_of_retries():
+    org = make_org(plan="starter", clock_at=JAN10)
+    payment_method_add_test_card(org=org, card=TestCard.DECLINES, actor=ACTOR)
+    feb10 = datetime(2026, 2, 10, tzinfo=UTC)
+    org = advance(org, feb10)  # the renewal fails: past due, retries scheduled
+    assert org.subscription.status == Status.PAST_DUE
+    org_request_closure(org=org, by=owner(org), actor=ACTOR, reason="Leaving")
+    for day in (1, 4, 9):
+        org = advance(org, feb10 + timedelta(days=day))
+    assert Invoice.objects.get(org=org, kind=InvoiceKind.RENEWAL).status == InvoiceStatus.UNCOLLECTIBLE
+    org.subscription.refresh_from_db()
+    assert (org.subscription.status, org.subscription.plan.code) == (Status.CANCELED, "starter")

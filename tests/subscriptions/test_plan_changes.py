@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts import services as accounts
+from accounts.models import Organization
 from billing_portal.catalog.models import QuotaOverride
 from billing_portal.core.errors import Conflict, NotAllowed
 from billing_portal.core.money import Money
-from billing_portal.payments.models import Charge
+from billing_portal.payments.models import Charge, TestCard
 from billing_portal.payments.services import payment_method_add_test_card
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.services.changes import (
@@ -18,7 +19,7 @@ from billing_portal.subscriptions.services.changes import (
     subscription_preview_change,
     subscription_undo_scheduled_change,
 )
-from invoices.models import Invoice, InvoiceKind, InvoiceStatus
+from invoices.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from tests.factories import add_member, make_org
 from tests.subscriptions.helpers import ACTOR, advance, owner, plan
 
@@ -206,3 +207,15 @@ def test_enterprise_is_contact_sales():
     with pytest.raises(NotAllowed) as error:
         subscription_change_plan(org=org, plan=plan("enterprise"), interval="year", by=owner(org), actor=ACTOR)
     assert error.value.code == "contact_sales"
+
+
+def test_a_declined_upgrade_leaves_the_pending_seats_for_the_next_invoice():
+    org = advance(make_org(plan="team", clock_at=JAN10), datetime(2026, 1, 20, 9, tzinfo=UTC))
+    add_member(org)  # a seat for 21 of 31 days: 1,200 x 21/31 = 812.9 -> 813
+    payment_method_add_test_card(org=org, card=TestCard.DECLINES, actor=ACTOR)
+    _, outcome = upgrade(Organization.objects.get(pk=org.pk), "team", "year")
+    assert not outcome.applied and outcome.invoice.status == InvoiceStatus.VOID
+    payment_method_add_test_card(org=org, card=TestCard.SUCCEEDS, actor=ACTOR)
+    org = advance(org, datetime(2026, 2, 10, tzinfo=UTC))
+    renewal = Invoice.objects.get(org=org, kind=InvoiceKind.RENEWAL)
+    assert list(renewal.lines.filter(kind=LineKind.SEAT_PRORATION).values_list("amount", flat=True)) == [813]

@@ -229,15 +229,15 @@ def _change_locally(
                 lines=_with_pending_seats(subscription, list(quote.lines), pending),
                 period=Period(at, quote.period.end), actor=actor, subscription=subscription,
             )
-            seats_mark_settled(pending, invoice)
             # Nothing may change if the total moved since the preview (a seat was added in between, say).
             if expected_amount is not None and invoice.money("total") != expected_amount:
                 raise Conflict("The price changed since you reviewed it; review the new amount.", code="price_changed")
             result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
-            if not result.succeeded:
+            if not result.succeeded:  # the void stays on record; the pending seats wait for the next invoice
                 invoice = invoice_void(invoice=invoice, actor=actor,
                                        reason=f"Plan change not paid: {result.failure_code}")
                 return ChangeOutcome(applied=False, invoice=invoice, error=result.failure_message)
+            seats_mark_settled(pending, invoice)
             invoice.refresh_from_db()
         _apply(subscription, quote, actor)
     return ChangeOutcome(applied=True, invoice=invoice)
@@ -255,7 +255,7 @@ def _apply(subscription: Subscription, quote: ChangeQuote, actor: Actor) -> None
     subscription.cancel_at_period_end = False
     subscription.save()
     plan_limits_apply(org=subscription.org, plan=quote.plan, actor=actor)
-    after_plan_change(org=subscription.org, actor=actor, new_cycle=quote.new_cycle)
+    after_plan_change(org=subscription.org, actor=actor)
     audit_record(org=subscription.org, actor=actor, action="subscription.plan_changed", target=subscription,
                  before=before, after={"plan": quote.plan.code, "interval": quote.interval,
                                        "status": subscription.status,
@@ -383,8 +383,11 @@ def negotiated_terms_drop(subscription: Subscription) -> None:
     QuotaOverride.objects.filter(org_id=subscription.org_id).delete()
 
 
-def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, reason: str) -> None:
-    """Move to Free now, resetting on the sign-up day of month. Call with the subscription locked."""
+def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, reason: str) -> bool:
+    """Move to Free now, resetting on the sign-up day of month; returns whether it moved: a closed account
+    (canceled) stays closed. Call with the subscription locked."""
+    if subscription.status == Status.CANCELED:
+        return False
     org = subscription.org
     before = {"plan": subscription.plan.code, "interval": subscription.interval, "status": subscription.status}
     free = free_plan()
@@ -398,9 +401,10 @@ def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, rea
     negotiated_terms_drop(subscription)
     subscription.save()
     plan_limits_apply(org=org, plan=free, actor=actor)
-    after_plan_change(org=org, actor=actor, new_cycle=True)
+    after_plan_change(org=org, actor=actor)
     audit_record(org=org, actor=actor, action="subscription.plan_changed", target=subscription, before=before,
                  after={"plan": free.code, "interval": Interval.MONTH, "status": Status.ACTIVE}, reason=reason)
+    return True
 
 
 def subscription_assign_enterprise(

@@ -51,8 +51,8 @@ def _retries_exhausted(invoice: Invoice, actor: Actor) -> None:
     invoice_mark_uncollectible(invoice=invoice, actor=actor, reason="Every payment retry failed")
     if invoice.kind in SUBSCRIPTION_INVOICE_KINDS:
         subscription = subscription_locked(invoice.org)
-        subscription_switch_to_free(subscription=subscription, actor=actor, reason="Unpaid after every retry")
-        notify_owner(invoice.org, "moved_to_free_unpaid", invoice=invoice)
+        if subscription_switch_to_free(subscription=subscription, actor=actor, reason="Unpaid after every retry"):
+            notify_owner(invoice.org, "moved_to_free_unpaid", invoice=invoice)
 
 
 def subscription_payment_method_added(*, org: Organization, actor: Actor) -> None:

@@ -121,6 +121,8 @@ def subscription_renew(*, subscription_id: int, actor: Actor) -> str:
             before = {"plan": subscription.plan.code, "interval": subscription.interval}
             if scheduled_plan != subscription.plan:
                 negotiated_terms_drop(subscription)
+            if subscription.scheduled_interval != subscription.interval:  # a new interval, a new anchor
+                subscription.billing_anchor = ended_at
             subscription.plan, subscription.interval = scheduled_plan, subscription.scheduled_interval
             subscription.scheduled_plan, subscription.scheduled_interval = None, ""
             outcome = "downgraded"
@@ -133,7 +135,7 @@ def subscription_renew(*, subscription_id: int, actor: Actor) -> str:
             subscription.save()
             if outcome == "downgraded":
                 plan_limits_apply(org=org, plan=subscription.plan, actor=actor)
-                after_plan_change(org=org, actor=actor, new_cycle=True)  # the period end is a window boundary
+                after_plan_change(org=org, actor=actor)  # the period end is a window boundary
         period_lines = subscription_recurring_lines(subscription, subscription.period) if subscription.is_paid else []
         lines = period_lines + seat_lines
         invoice = None

@@ -44,7 +44,7 @@ def subscription_start_paid_cycle(
     subscription.current_period_start, subscription.current_period_end = period.start, period.end
     subscription.status = Status.ACTIVE
     subscription.save()
-    after_plan_change(org=org, actor=actor, new_cycle=True)
+    after_plan_change(org=org, actor=actor)
     invoice = invoice_issue(org=org, kind=InvoiceKind.SUBSCRIPTION_START, currency=subscription.currency,
                             lines=subscription_recurring_lines(subscription, period), period=period, actor=actor,
                             subscription=subscription)
@@ -99,5 +99,5 @@ def subscription_start(
         if status == Status.ACTIVE and not is_free:
             subscription_start_paid_cycle(subscription, at=now, actor=actor, on_session=True)
         else:
-            after_plan_change(org=org, actor=actor, new_cycle=True)
+            after_plan_change(org=org, actor=actor)
     return subscription
