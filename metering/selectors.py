@@ -229,11 +229,12 @@ def usage_log(
     since: datetime | date | None = None,
     until: datetime | date | None = None,
 ) -> QuerySet[UsageEvent]:
-    """The per-call log, newest first, filtered; the caller paginates."""
+    """The per-call log, newest first, filtered; the caller paginates. `member` stands for the person: their
+    calls under every membership they have had in the org (one who left and rejoined has two)."""
     events = UsageEvent.objects.filter(org=org).select_related("member__user", "space")
     filters = {
         "meter": meter,
-        "member": member,
+        "member__user_id": member.user_id if member else None,
         "space": space,
         "success": success,
         "occurred_at__gte": since,

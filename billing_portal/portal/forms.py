@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
-from accounts.models import Membership, Role, Space
+from accounts.models import Membership, Role, Space, User
 from billing_portal.catalog.models import Interval, Meter, Plan
 from billing_portal.catalog.selectors import entitlements_for
 from billing_portal.core.money import CURRENCY_CHOICES
@@ -15,10 +16,12 @@ from metering.models import TopupPack
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
+EMAIL_LENGTH = User._meta.get_field("email").max_length  # Django's form field allows 320
+
 
 class SignUpForm(forms.Form):
     full_name = forms.CharField(max_length=150, label="Your name")
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=EMAIL_LENGTH)
     password = forms.CharField(widget=forms.PasswordInput, strip=False)
     org_name = forms.CharField(max_length=200, label="Organization name")
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC")
@@ -63,7 +66,7 @@ class BillingDetailsForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(max_length=EMAIL_LENGTH)
     role = forms.ChoiceField(choices=[(r.value, r.label) for r in Role if r != Role.OWNER], initial=Role.MEMBER)
 
 
@@ -73,6 +76,8 @@ class RoleForm(forms.Form):
 
 class TopupForm(forms.Form):
     pack = forms.ChoiceField(widget=forms.RadioSelect)
+    # New on each page: submitting the same page twice buys once.
+    request_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
     def __init__(self, *args: Any, packs: list[TopupPack], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

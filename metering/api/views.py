@@ -127,7 +127,7 @@ class SessionEndView(UsageView):
     @extend_schema(tags=["sessions"], request=None, responses=schema.SESSION_END_ANSWERS)
     def post(self, request: Request, session_id: UUID) -> Response:
         who = caller(request)
-        session = session_end(org=who.org, session_id=session_id)
+        session = session_end(org=who.org, session_id=session_id, test_mode=who.test_mode)
         return Response({"id": str(session.pk), "status": session.status(clock.now(org=who.org))})
 
 

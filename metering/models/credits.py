@@ -215,6 +215,9 @@ class TopupPurchase(models.Model):
     bought_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    request_key = models.UUIDField(
+        null=True, blank=True, unique=True, help_text="The purchase form's own key: submitted twice, it buys once."
+    )
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts import permissions
 from accounts.models import Membership
 from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
-from billing_portal.core.errors import BillingError, InvalidInput, NotAllowed
+from billing_portal.core.errors import BillingError, Conflict, InvalidInput, NotAllowed
 from billing_portal.core.money import Money
 from billing_portal.payments.services import invoice_collect
 from billing_portal.subscriptions.periods import Period
+from billing_portal.subscriptions.policy import capabilities
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from invoices.services import LineSpec, invoice_issue, invoice_void
 from metering.models import CreditEntry, CreditPool, EntryKind, TopupPack, TopupPurchase
@@ -122,20 +125,61 @@ class PaymentFailed(BillingError):
     status = 402
 
 
-def credits_topup_purchase(*, org: Organization, pack: TopupPack, by: Membership, actor: Actor) -> Invoice:
+def credits_topup_purchase(
+    *, org: Organization, pack: TopupPack, by: Membership, actor: Actor, request_key: UUID | None = None
+) -> Invoice:
     """The owner buys a pack: an invoice is issued and charged now; credits arrive once it is paid.
 
-    A failed charge voids the invoice (a top-up is never chased by dunning) and raises PaymentFailed.
+    A failed charge voids the invoice (a top-up is never chased by dunning) and raises PaymentFailed. A
+    `request_key` already used (the same form submitted twice, even at the same moment) buys nothing more: it
+    gets the first purchase's outcome.
     """
     if by.org_id != org.pk or not by.is_active or not permissions.can_change_billing(by):
         raise NotAllowed("Only the owner can buy credits.")
     subscription = org.subscription
+    allowed = capabilities(subscription.status)
+    if not allowed.buy_credits:
+        raise NotAllowed(allowed.blocked_reason)
     price = pack.prices.filter(currency=subscription.currency).first() if pack.is_active else None
     if price is None:
         raise InvalidInput(
             f"The {pack.name} pack is not sold in {subscription.currency}.", code="pack_unavailable"
         )
+    if request_key is not None and TopupPurchase.objects.filter(request_key=request_key).exists():
+        return _topup_repeated(org, pack, request_key)
     now = clock.now(org=org)
+    try:
+        invoice = _topup_invoice(org, pack, price.amount, by, actor, request_key, now)
+    except IntegrityError:
+        if request_key is None or not TopupPurchase.objects.filter(request_key=request_key).exists():
+            raise
+        return _topup_repeated(org, pack, request_key)  # submitted twice at once: the other one is paying
+    result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
+    invoice.refresh_from_db()
+    if invoice.status != InvoiceStatus.PAID:
+        invoice_void(invoice=invoice, actor=actor, reason=f"Top-up payment failed: {result.failure_code}")
+        raise PaymentFailed(result.failure_message or "The payment did not go through.")
+    credits_topup_fulfil(invoice=invoice, actor=actor)
+    return invoice
+
+
+def _topup_repeated(org: Organization, pack: TopupPack, request_key: UUID) -> Invoice:
+    """What a second submission of a purchase form gets: the first one's outcome, nothing charged."""
+    purchase = TopupPurchase.objects.select_related("invoice").get(request_key=request_key)
+    if purchase.org_id != org.pk or purchase.pack_id != pack.pk:
+        raise Conflict("This form was already used for another purchase; reload the page to buy again.")
+    if purchase.invoice.status == InvoiceStatus.PAID:
+        return purchase.invoice
+    if purchase.invoice.status == InvoiceStatus.VOID:
+        raise PaymentFailed("This top-up's payment did not go through; reload the page to try again.")
+    raise Conflict("This top-up is being paid already.", code="in_progress")
+
+
+def _topup_invoice(
+    org: Organization, pack: TopupPack, amount: int, by: Membership, actor: Actor, request_key: UUID | None,
+    now: datetime,
+) -> Invoice:
+    subscription = org.subscription
     with transaction.atomic():
         invoice = invoice_issue(
             org=org,
@@ -147,7 +191,7 @@ def credits_topup_purchase(*, org: Organization, pack: TopupPack, by: Membership
                 LineSpec(
                     LineKind.CREDIT_TOPUP,
                     f"{pack.credits:,} credits ({pack.name})",
-                    Money(price.amount, subscription.currency),
+                    Money(amount, subscription.currency),
                 )
             ],
             period=Period(now, now),
@@ -159,14 +203,9 @@ def credits_topup_purchase(*, org: Organization, pack: TopupPack, by: Membership
             member=by,
             credits=pack.credits,
             bought_by=by.user,
+            request_key=request_key,
             created_at=now,
         )
-    result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
-    invoice.refresh_from_db()
-    if invoice.status != InvoiceStatus.PAID:
-        invoice_void(invoice=invoice, actor=actor, reason=f"Top-up payment failed: {result.failure_code}")
-        raise PaymentFailed(result.failure_message or "The payment did not go through.")
-    credits_topup_fulfil(invoice=invoice, actor=actor)
     return invoice
 
 

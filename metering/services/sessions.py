@@ -85,9 +85,10 @@ def session_open(
         )
 
 
-def session_end(*, org: Organization, session_id: UUID) -> UsageSession:
-    """Free the slot; ending an ended or timed-out session changes nothing."""
-    session = UsageSession.objects.filter(org=org, pk=session_id).first()
+def session_end(*, org: Organization, session_id: UUID, test_mode: bool = False) -> UsageSession:
+    """Free the slot; ending an ended or timed-out session changes nothing. A test key sees only test sessions,
+    a live key only live ones (as when opening them)."""
+    session = UsageSession.objects.filter(org=org, test_mode=test_mode, pk=session_id).first()
     if session is None:
         raise NotFound("No such session.")
     now = clock.now(org=org)

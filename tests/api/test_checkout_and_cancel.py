@@ -7,7 +7,9 @@ from django.urls import reverse
 
 from accounts.models import Role
 from billing_portal.audit.models import AuditEntry
+from billing_portal.audit.services import Actor
 from billing_portal.subscriptions.models import Status
+from billing_portal.subscriptions.services.closure import org_request_closure
 from invoices.models import Invoice
 from tests.api.helpers import NOW, key_client, paying_org, session_client
 from tests.factories import add_member, make_org
@@ -106,7 +108,19 @@ def test_cancel_schedules_the_move_to_free_at_the_period_end_and_records_the_key
     entry = AuditEntry.objects.get(org=org, action="subscription.cancel_scheduled")
     assert (entry.actor_kind, entry.actor_label) == ("api_key", client.api_key.prefix)
     assert entry.reason == "Too expensive"
-    assert client.post(CANCEL, format="json").status_code == 200  # asking again changes nothing
+    again = client.post(CANCEL, format="json")  # asking again changes nothing and records nothing
+    assert (again.status_code, again.json()["effective_at"]) == (200, "2026-04-10T12:00:00Z")
+    assert AuditEntry.objects.filter(org=org, action="subscription.cancel_scheduled").count() == 1
+
+
+def test_a_closed_account_has_nothing_left_to_cancel():
+    org = paying_org()
+    org_request_closure(org=org, by=owner(org), actor=Actor.system("tests"))
+    response = session_client(owner(org)).post(CANCEL, format="json")
+    assert (response.status_code, response.json()["error"]["message"]) == (403, "This account is closed.")
+    org.subscription.refresh_from_db()
+    assert (org.subscription.status, org.subscription.cancel_at_period_end) == (Status.CANCELED, False)
+    assert not AuditEntry.objects.filter(org=org, action="subscription.cancel_scheduled").exists()
 
 
 def test_cancelling_a_paused_subscription_moves_to_free_now():

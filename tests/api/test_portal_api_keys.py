@@ -7,6 +7,8 @@ from accounts.models import Role
 from accounts.services import membership_set_billing_read
 from billing_portal.api.keys import hash_key
 from billing_portal.api.models import ApiKey
+from billing_portal.audit.services import Actor
+from billing_portal.subscriptions.services.closure import org_request_closure
 from tests.api.helpers import key_client, paying_org
 from tests.factories import add_member
 from tests.subscriptions.helpers import owner
@@ -90,6 +92,14 @@ def test_bad_forms_create_nothing(client, org, fields):
     signed_in(client, owner(org))
     assert create(client, **fields).status_code == 400
     assert not ApiKey.objects.exists()
+
+
+def test_a_closed_account_gets_no_new_keys(client, org):
+    org_request_closure(org=org, by=owner(org), actor=Actor.system("tests"))
+    signed_in(client, owner(org))
+    response = create(client)
+    assert response.status_code == 400 and b"This account is closed." in response.content
+    assert not ApiKey.objects.filter(revoked_at__isnull=True).exists()
 
 
 def test_revoking_stops_the_key_at_once(client, org):

@@ -3,25 +3,39 @@
 import threading
 import time
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from django.db import connection, connections, transaction
 from django.db.models import Sum
 
-from accounts.models import Space
+from accounts.models import Membership, Role, Space
 from accounts.services import space_create
-from billing_portal.core.errors import BillingLimitReached
+from billing_portal.core.errors import BillingLimitReached, Conflict
+from billing_portal.payments.models import Charge, TestCard
+from billing_portal.payments.services import payment_method_add_test_card
+from invoices.models import Invoice, InvoiceKind
 from metering.errors import ConcurrencyLimitReached
 from metering.models import (
     CreditAlert,
     CreditEntry,
     CreditPool,
     EntryKind,
+    TopupPack,
+    TopupPurchase,
     UsageCounter,
     UsageEvent,
     UsageSession,
 )
-from metering.services import UsageAnswer, UsageInput, credits_cycle_reset, credits_revoke, session_open, usage_record
+from metering.services import (
+    UsageAnswer,
+    UsageInput,
+    credits_cycle_reset,
+    credits_revoke,
+    credits_topup_purchase,
+    session_open,
+    usage_record,
+)
 from tests.concurrency import run_concurrently
 from tests.factories import add_member
 from tests.metering.helpers import ACTOR, START, api_client, metered_org, move_clock, record, reload
@@ -202,3 +216,19 @@ def test_the_first_calls_of_a_new_member_in_a_new_space_from_many_threads_count_
     assert counters == {"org": 20, f"member:{member.pk}": 20, f"space:{Space.objects.get(slug='lab').pk}": 20}
     assert UsageCounter.objects.get(org=org, meter="credits", subject=f"member:{member.pk}").used == 20
     assert CreditPool.objects.get(org=org).balance == 9_000 - 20
+
+
+def test_a_purchase_form_submitted_twice_at_once_charges_once():
+    org = metered_org("team")
+    payment_method_add_test_card(org=org, card=TestCard.SUCCEEDS, actor=ACTOR)
+    buyer, pack = Membership.objects.get(org=org, role=Role.OWNER), TopupPack.objects.get(code="credits-1k")
+    key = uuid4()
+    results = run_concurrently(
+        lambda _: credits_topup_purchase(org=reload(org), pack=pack, by=buyer, actor=ACTOR, request_key=key), 2
+    )
+    invoices = [r for r in results if isinstance(r, Invoice)]
+    in_progress = [r for r in results if isinstance(r, Conflict) and r.code == "in_progress"]
+    assert invoices and len(invoices) + len(in_progress) == 2, results  # the same invoice, or "being paid"
+    assert {invoice.pk for invoice in invoices} == {TopupPurchase.objects.get(request_key=key).invoice_id}
+    assert Charge.objects.filter(org=org, invoice__kind=InvoiceKind.TOPUP).count() == 1
+    assert CreditPool.objects.get(org=org, member__isnull=True).topup_balance == 1_000

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -7,11 +8,12 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role
 from billing_portal.catalog.models import Plan
-from billing_portal.core.errors import BillingLimitReached, InvalidInput, NotAllowed
-from billing_portal.payments.models import TestCard
+from billing_portal.core.errors import BillingLimitReached, Conflict, InvalidInput, NotAllowed
+from billing_portal.payments.models import Charge, TestCard
 from billing_portal.payments.services import payment_method_add_test_card
 from billing_portal.subscriptions.models import Subscription
-from invoices.models import InvoiceKind, InvoiceStatus
+from billing_portal.subscriptions.services.closure import org_request_closure
+from invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from metering.models import CreditAlert, CreditEntry, CreditPool, EntryKind, TopupPack, UsageCounter
 from metering.selectors import credit_balance, orgs_due_for_cycle_reset
 from metering.services import (
@@ -46,10 +48,10 @@ def assert_balances_equal_the_ledger(org):
         assert (p.allotment_balance, p.topup_balance) == (sums["a"] or 0, sums["t"] or 0)
 
 
-def buy(org, code="credits-1k", card=TestCard.SUCCEEDS):
+def buy(org, code="credits-1k", card=TestCard.SUCCEEDS, request_key=None):
     payment_method_add_test_card(org=org, card=card, actor=ACTOR)
     return credits_topup_purchase(
-        org=reload(org), pack=TopupPack.objects.get(code=code), by=owner(org), actor=ACTOR
+        org=reload(org), pack=TopupPack.objects.get(code=code), by=owner(org), actor=ACTOR, request_key=request_key
     )
 
 
@@ -113,6 +115,37 @@ def test_only_the_owner_buys_and_a_paid_topup_is_granted_once():
     invoice = buy(org, "credits-5k")
     assert credits_topup_fulfil(invoice=invoice, actor=ACTOR) is None
     assert pool(org).topup_balance == 5_000
+
+
+def test_a_purchase_form_submitted_twice_buys_once():
+    org = metered_org("team")
+    key = uuid.uuid4()
+    first = buy(org, request_key=key)
+    assert buy(org, request_key=key) == first
+    assert Invoice.objects.filter(org=org, kind=InvoiceKind.TOPUP).count() == 1
+    assert pool(org).topup_balance == 1_000
+    with pytest.raises(Conflict, match="already used for another purchase"):  # the page went back, pack changed
+        buy(org, code="credits-5k", request_key=key)
+    assert buy(org).pk != first.pk  # a new page (or no key) buys again
+    assert pool(org).topup_balance == 2_000
+
+
+def test_a_declined_purchase_submitted_again_stays_declined_until_the_page_is_reloaded():
+    org = metered_org("team")
+    key = uuid.uuid4()
+    for _ in range(2):
+        with pytest.raises(PaymentFailed):
+            buy(org, card=TestCard.DECLINES, request_key=key)
+    assert Charge.objects.filter(org=org, invoice__kind=InvoiceKind.TOPUP).count() == 1
+    assert buy(org, request_key=uuid.uuid4()).status == InvoiceStatus.PAID
+
+
+def test_a_closed_account_buys_no_credits():
+    org = metered_org("team")
+    org_request_closure(org=org, by=owner(org), actor=ACTOR)
+    with pytest.raises(NotAllowed, match="closed"):
+        buy(org)
+    assert not Invoice.objects.filter(org=org, kind=InvoiceKind.TOPUP).exists()
 
 
 def test_topups_in_yen_are_charged_in_yen():

@@ -55,3 +55,12 @@ def test_test_key_sessions_do_not_take_live_slots():
     session_open(org=org, test_mode=True)
     assert session_quota(org=org, test_mode=True).active == 1
     assert session_quota(org=org).active == 3
+
+
+@pytest.mark.parametrize(("opened_in_test_mode", "ended_with"), [(False, "test"), (True, "live")])
+def test_a_key_cannot_end_the_other_modes_sessions(opened_in_test_mode, ended_with):
+    org = metered_org("free")
+    session = session_open(org=org, test_mode=opened_in_test_mode)
+    response = api_client(org, kind=ended_with).post(reverse("session-end", args=[session.pk]))
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+    assert session_quota(org=org, test_mode=opened_in_test_mode).active == 1

@@ -3,13 +3,17 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from accounts import services as accounts
 from accounts.models import Invitation, Membership
 from billing_portal.payments.models import PaymentMethod
 from billing_portal.subscriptions.models import Status
 from invoices.models import Invoice, InvoiceKind
+from metering.services import UsageInput, usage_record
 from tests.factories import add_member, make_org
+from tests.metering.helpers import reload
 from tests.subscriptions.helpers import advance, owner
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +99,30 @@ def test_invite_shows_pending_not_as_a_seat_and_field_errors(client, team):
     bad = client.post(reverse("portal:invite"), {"email": "not-an-email", "role": "owner"})
     assert bad.status_code == 400
     assert set(bad.context["invite_form"].errors) == {"email", "role"}
+
+
+def test_a_member_action_the_role_may_not_make_is_a_403_and_a_bad_role_an_error(client, team):
+    admin, member = add_member(team, role="admin"), add_member(team)
+    signed_in(client, admin)
+    assert client.post(reverse("portal:member-transfer", args=[member.pk])).status_code == 403
+    assert client.post(reverse("portal:member-role", args=[owner(team).pk]), {"role": "member"}).status_code == 403
+    signed_in(client, owner(team))
+    response = client.post(reverse("portal:member-role", args=[member.pk]), {"role": "owner"})
+    assert [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)] == [
+        ("error", f"{member.user.email}: choose a valid role.")
+    ]
+    member.refresh_from_db()
+    assert member.role == "member"
+
+
+def test_the_usage_log_finds_a_person_who_left_and_came_back(client, team):
+    member = add_member(team)
+    accounts.membership_remove(membership=member, by=owner(team))
+    usage_record(org=reload(team), events=[UsageInput(key="as-new", meter="tool_calls", quantity=1,
+                                                      user=add_member(team, user=member.user).user.email)])
+    signed_in(client, owner(team))
+    page = client.get(reverse("portal:usage"), {"member": member.user.email.upper()}).context["page"]
+    assert [event.key for event in page] == ["as-new"]
 
 
 def test_test_card_picker_resumes_a_paused_org(client):

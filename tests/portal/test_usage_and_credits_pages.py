@@ -1,3 +1,4 @@
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -60,20 +61,24 @@ def test_quota_bars_and_banners_follow_the_grace_zone(client):
     assert b"Limit reached for API requests" in client.get(reverse("portal:plans")).content
 
 
-def test_buying_a_top_up_adds_credits_and_a_paid_invoice(client, team):
+def test_buying_a_top_up_adds_credits_and_a_paid_invoice_once_however_often_the_page_is_submitted(client, team):
     client.force_login(owner(team).user)
     before = credit_balance(org=team).topups
-    response = client.post(reverse("portal:buy-topup"), {"pack": "credits-1k"}, follow=True)
-    assert response.status_code == 200
+    page = client.get(reverse("portal:credits"))
+    form = {"pack": "credits-1k", "request_key": page.context["topup_form"]["request_key"].value()}
+    for _ in range(2):  # a double click, or the page submitted again
+        response = client.post(reverse("portal:buy-topup"), form, follow=True)
+        assert response.status_code == 200 and b"1,000 credits added" in response.content
     assert credit_balance(org=team).topups == before + 1_000
     assert Invoice.objects.get(org=team, kind=InvoiceKind.TOPUP).status == "paid"
-    assert b"1,000 credits added" in response.content
+    client.post(reverse("portal:buy-topup"), {**form, "request_key": str(uuid.uuid4())})  # a new page buys again
+    assert credit_balance(org=team).topups == before + 2_000
 
 
 def test_only_the_owner_buys_top_ups(client, team):
     admin = add_member(team, role="admin")
     client.force_login(admin.user)
-    client.post(reverse("portal:buy-topup"), {"pack": "credits-1k"})
+    client.post(reverse("portal:buy-topup"), {"pack": "credits-1k", "request_key": str(uuid.uuid4())})
     assert not Invoice.objects.filter(org=team, kind=InvoiceKind.TOPUP).exists()
 
 

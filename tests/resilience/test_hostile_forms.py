@@ -35,6 +35,7 @@ NASTY = [
     "", " ", "-1", "-99999999999999999999", "0", "1.5", "1e309", "NaN", "Infinity", "9" * 30, "9" * 5_000,
     "abc", "\x00", "null\x00byte", "😀" * 60, "ä" * 300, "\u202etxt.exe", "<script>alert(1)</script>",
     "' OR 1=1 --", "../../etc/passwd", "%00", "https://evil.example/", "A" * 100_000,
+    "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com",  # a valid email of 310 characters: longer than a column
 ]  # fmt: skip
 # What a refused post must leave untouched.
 LEDGERS = [Invoice, InvoiceLine, InvoiceEvent, Charge, PaymentMethod, CreditEntry, CreditPool, TopupPurchase,
@@ -69,7 +70,9 @@ FORMS: dict[str, Form] = {
         False),
     "login": (lambda p: reverse("login"), {"username": "nobody@example.com", "password": "wrong-password"},
               ["username", "password"], False),
-    "top-up": (lambda p: reverse("portal:buy-topup"), {"pack": "credits-1k"}, ["pack"], True),
+    "top-up": (lambda p: reverse("portal:buy-topup"),
+               {"pack": "credits-1k", "request_key": "9a1f6c64-54a4-4a1e-9d6a-0a4cf3c1b2de"}, ["pack", "request_key"],
+               True),
     "credit alert": (lambda p: reverse("portal:credit-alert"), {"threshold_pct": "20"}, ["threshold_pct"], True),
     "plan change": (lambda p: reverse("portal:plan-change"), {"plan": "business", "interval": "month"},
                     ["plan", "interval", "quote"], True),

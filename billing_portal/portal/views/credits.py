@@ -45,11 +45,14 @@ def buy_topup(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         return redirect("portal:credits")
     form = TopupForm(request.POST, packs=list(TopupPack.objects.filter(is_active=True)))
     if not form.is_valid():
-        messages.error(request, "Choose one of the top-up packs.")
+        problem = "Choose one of the top-up packs." if "pack" in form.errors else "Reload the page and try again."
+        messages.error(request, problem)
         return redirect("portal:credits")
     pack = form.cleaned_data["pack"]
     try:
-        invoice = credits_topup_purchase(org=ctx.org, pack=pack, by=ctx.membership, actor=ctx.actor)
+        invoice = credits_topup_purchase(
+            org=ctx.org, pack=pack, by=ctx.membership, actor=ctx.actor, request_key=form.cleaned_data["request_key"]
+        )
     except BillingError as error:
         messages.error(request, error.message)
     else:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.models import Invitation, InvitationStatus, Membership
 from accounts.selectors import seat_count
-from billing_portal.core.errors import BillingError
+from billing_portal.core.errors import BillingError, InvalidInput, NotAllowed
 from billing_portal.portal.context import BILLING, MANAGERS, PortalContext, org_view
 from billing_portal.portal.forms import CapForm, InviteForm, RoleForm
 from billing_portal.portal.pages import render_page
@@ -78,6 +78,8 @@ def _member_action(action: Callable[[PortalContext, Membership, HttpRequest], st
         )
         try:
             messages.success(request, action(ctx, membership, request))
+        except NotAllowed:
+            raise  # org_view answers 403: a POST the role may not make
         except BillingError as error:
             messages.error(request, error.message)
         return redirect("portal:members")
@@ -93,7 +95,7 @@ def _remove(ctx: PortalContext, membership: Membership, request: HttpRequest) ->
 def _change_role(ctx: PortalContext, membership: Membership, request: HttpRequest) -> str:
     form = RoleForm(request.POST)
     if not form.is_valid():
-        return f"{membership.user.email}: choose a valid role."
+        raise InvalidInput(f"{membership.user.email}: choose a valid role.")
     services.membership_change_role(membership=membership, role=form.cleaned_data["role"], by=ctx.membership)
     return f"{membership.user.email} is now {membership.get_role_display()}."
 

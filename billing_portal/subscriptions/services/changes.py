@@ -92,11 +92,15 @@ def _require_owner(by: Membership | None) -> None:
         raise NotAllowed("Only the owner can change the plan, the interval or cancel.")
 
 
+def _require_changeable(subscription: Subscription) -> None:
+    if not capabilities(subscription.status).change_plan:
+        raise NotAllowed(capabilities(subscription.status).blocked_reason or "This subscription cannot change.")
+
+
 def _validate_target(subscription: Subscription, plan: Plan, interval: str, *, self_serve: bool) -> None:
     if interval not in Interval.values:
         raise InvalidInput("Choose monthly or yearly billing.", fields={"interval": ["Choose month or year."]})
-    if not capabilities(subscription.status).change_plan:
-        raise NotAllowed(capabilities(subscription.status).blocked_reason or "This subscription cannot change.")
+    _require_changeable(subscription)
     if self_serve and plan.is_contact_sales:
         raise NotAllowed(f"{plan.name} is arranged with our sales team; contact sales to move to it.",
                          code="contact_sales")
@@ -335,8 +339,11 @@ def subscription_cancel(*, org: Organization, by: Membership | None, actor: Acto
     _require_owner(by)
     with transaction.atomic():
         subscription = subscription_locked(org)
+        _require_changeable(subscription)
         if plan_is_free(subscription.plan, subscription.currency):
             raise InvalidInput("The Free plan has nothing to cancel.", code="no_change")
+        if subscription.cancel_at_period_end and subscription.scheduled_plan is None:  # asked before: nothing new
+            return ChangeOutcome(applied=False, scheduled_for=subscription.current_period_end)
         if subscription.status == Status.PAUSED:
             subscription_switch_to_free(subscription=subscription, actor=actor, reason=reason or "Canceled")
             return ChangeOutcome(applied=True)
