@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from djstripe.models import Event, WebhookEventTrigger
+from django.contrib import admin
+from django.urls import resolve, reverse
+from djstripe.models import Customer, Event, WebhookEventTrigger
+from djstripe.models import Subscription as StripeSubscription
 
+from billing_portal.audit.models import AuditEntry
 from billing_portal.core import clock
 from billing_portal.payments.models import Charge, ChargeStatus, Refund, StripeEventReceipt
 from billing_portal.payments.stripe_customers import stripe_customer_ensure
@@ -184,3 +188,39 @@ def test_orgs_are_found_by_stripe_customer_id(client, login, fake_stripe, org): 
     url = changelist_url(type(org))
     assert change_url(org) in client.get(url, {"q": customer}).content.decode()
     assert change_url(org) not in client.get(url, {"q": "cus_nobody"}).content.decode()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "/admin/djstripe/subscription/action/_cancel/subscription/",
+        "/admin/djstripe/customer/action/_cancel/subscription/",
+        "/admin/djstripe/customer/action/_resync_instances/customer/",
+        "/admin/djstripe/customer/action/_sync_all_instances/customer/",
+    ],
+)
+def test_dj_stripes_own_actions_are_gone_so_staff_cannot_call_stripe_around_the_portal(
+    client, login, fake_stripe, team, action  # noqa: F811
+):
+    stripe_sub = StripeSubscription.sync_from_stripe_data(StripeSubscription.stripe_class.retrieve("sub_acme"))
+    audited, sent = AuditEntry.objects.count(), len(fake_stripe.requests)
+    login(superuser=True)  # not even a superuser: Stripe is changed through the audited operations
+    assert resolve(action).url_name != "djstripe_custom_action"
+    response = client.post(action, {"_selected_action": [stripe_sub.pk, Customer.objects.get().pk]})
+    assert response.status_code == 302  # admin's "no such object" redirect
+    assert len(fake_stripe.requests) == sent and AuditEntry.objects.count() == audited
+    page = client.get(changelist_url(StripeSubscription))
+    assert page.status_code == 200 and b'name="action"' not in page.content
+
+
+def test_every_dj_stripe_list_searches_and_its_mirrors_are_read_only(client, login, fake_stripe, team):  # noqa: F811
+    login(superuser=True)
+    models = [model for model in admin.site._registry if model._meta.app_label == "djstripe"]
+    assert len(models) > 30
+    failed = [model.__name__ for model in models if client.get(changelist_url(model), {"q": "acme"}).status_code != 200]
+    assert not failed
+    customer = Customer.objects.get()
+    assert client.get(change_url(customer)).status_code == 200
+    assert client.post(change_url(customer), {"email": "x@example.com"}).status_code == 403
+    assert client.get(reverse("admin:djstripe_customer_add")).status_code == 403
+    assert client.get(reverse("admin:djstripe_webhookendpoint_add")).status_code == 200  # set-up stays possible

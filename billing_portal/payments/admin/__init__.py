@@ -15,6 +15,7 @@ from djstripe.models import WebhookEventTrigger
 
 from billing_portal.core.admin import AppendOnlyAdmin, OperationsAdmin
 from billing_portal.payments.admin.operations import REPROCESS
+from billing_portal.payments.admin.stripe_mirror import stripe_admins_restrict
 from billing_portal.payments.models import Charge, PaymentMethod, Refund, StripeEventReceipt, StripePrice
 
 STRIPE_CUSTOMER = "org__djstripe_customers__id"
@@ -111,3 +112,6 @@ class WebhookDeliveryAdmin(OperationsAdmin, WebhookEventTriggerAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_view_permission(request, obj) or self._may_reprocess(request)
+
+
+stripe_admins_restrict(admin.site)
