@@ -24,6 +24,8 @@ CURRENCY_EXPONENTS: dict[str, int] = {
     "KRW": 0,
 }
 CURRENCY_CHOICES = [(code, code) for code in CURRENCY_EXPONENTS]
+# The largest amount staff may type for one price or refund, in minor units: sums stay inside 64-bit integers.
+MAX_AMOUNT = 10**15
 
 
 class CurrencyMismatch(ValueError):

@@ -22,6 +22,7 @@ from accounts.models import Organization
 from billing_portal.audit.services import Actor, audit_record
 from billing_portal.catalog.models import Plan
 from billing_portal.core import clock
+from billing_portal.core.numbers import whole_number
 from billing_portal.core.queueing import enqueue_on_commit
 from billing_portal.payments.models import PriceComponent, StripePrice
 from billing_portal.payments.stripe_catalog import mapped_prices
@@ -73,8 +74,8 @@ TRACKED = (
 
 
 def _org_by_id(value: Any) -> Organization | None:
-    text = str(value or "")
-    return Organization.objects.filter(pk=int(text)).first() if text.isdigit() else None
+    pk = whole_number(str(value or ""))
+    return Organization.objects.filter(pk=pk).first() if pk is not None else None
 
 
 def _locked(**lookup: Any) -> Subscription | None:

@@ -13,6 +13,7 @@ from billing_portal.catalog.selectors import entitlements_for
 from billing_portal.core.money import CURRENCY_CHOICES
 from billing_portal.payments.models import TestCard
 from metering.models import TopupPack
+from metering.services.rules import MAX_LIMIT
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
@@ -100,7 +101,7 @@ class CapForm(forms.Form):
     space = forms.ChoiceField(required=False)
     meter = forms.ChoiceField()
     limit = forms.IntegerField(
-        min_value=0, max_value=10**15, required=False, help_text="Per month; leave empty to remove the cap."
+        min_value=0, max_value=MAX_LIMIT, required=False, help_text="Per month; leave empty to remove the cap."
     )
 
     def __init__(self, *args: Any, ctx: Any, **kwargs: Any) -> None:

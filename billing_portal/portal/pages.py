@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from billing_portal.core.numbers import whole_number
 from billing_portal.portal.context import KEY_ADMINS, OWNER, PortalContext
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.selectors import status_label, trial_days_left
@@ -78,8 +79,7 @@ def render_page(request: HttpRequest, ctx: PortalContext, template: str, tab: st
 
 def page_number(request: HttpRequest) -> int:
     """The ?page= number, 1 for anything that is not a positive whole number."""
-    value = request.GET.get("page", "")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return whole_number(request.GET.get("page", "")) or 1
 
 
 def redirect_to_next(request: HttpRequest, default: str) -> HttpResponse:

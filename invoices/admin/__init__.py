@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -16,7 +15,13 @@ from django.utils.html import format_html
 
 from accounts.models import Organization
 from billing_portal.core import clock
-from billing_portal.core.admin import AppendOnlyAdmin, AuditedChangesAdmin, OperationsAdmin, ReadOnlyInline
+from billing_portal.core.admin import (
+    AppendOnlyAdmin,
+    AuditedChangesAdmin,
+    OperationsAdmin,
+    ReadOnlyInline,
+    money_column,
+)
 from billing_portal.core.errors import InvalidInput
 from billing_portal.core.money import Money
 from billing_portal.payments.admin.operations import REFUND
@@ -26,14 +31,6 @@ from invoices.export import export_name, invoices_export_month, month_from_strin
 from invoices.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSequence, InvoiceStatus, TaxRate
 
 EXPORT_PERMISSION = "invoices.export_invoices"
-
-
-def _money(field: str) -> Callable[[Any, Invoice], str]:
-    @admin.display(description=field.replace("_", " "), ordering=field)
-    def show(self: Any, invoice: Invoice) -> str:
-        return invoice.money(field).format()
-
-    return show
 
 
 class InvoiceLineInline(ReadOnlyInline):
@@ -118,10 +115,10 @@ class InvoiceAdmin(OperationsAdmin, AppendOnlyAdmin):
     ]  # fmt: skip
     readonly_fields = [name for _, options in fieldsets for name in options["fields"]]
 
-    subtotal_shown = _money("subtotal")
-    tax_shown = _money("tax")
-    total_shown = _money("total")
-    amount_paid_shown = _money("amount_paid")
+    subtotal_shown = money_column("subtotal")
+    tax_shown = money_column("tax")
+    total_shown = money_column("total")
+    amount_paid_shown = money_column("amount_paid")
 
     @admin.display(description="status", ordering="status")
     def status_shown(self, invoice: Invoice) -> str:

@@ -12,6 +12,7 @@ from billing_portal.core.admin import Operation, OperationForm
 from metering.models.usage import CREDITS_METER
 from metering.selectors import credit_balance
 from metering.services import cap_remove, cap_set, credits_grant, credits_revoke
+from metering.services.rules import MAX_LIMIT
 
 # Support moves at most this many credits per grant or revoke; more needs metering.grant_large_credits.
 SUPPORT_CREDIT_LIMIT = 1_000
@@ -28,7 +29,7 @@ def _member(org: Organization, email: str) -> Membership | None:
 
 class CreditsForm(OperationForm):
     obj: Organization
-    credits = forms.IntegerField(min_value=1)
+    credits = forms.IntegerField(min_value=1, max_value=MAX_LIMIT)
     member = forms.EmailField(required=False, help_text="Per-member plans: whose credits. Leave blank on pooled plans.")
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
 
@@ -73,7 +74,8 @@ class CreditLimitForm(OperationForm):
     obj: Organization
     member = forms.EmailField()
     limit = forms.IntegerField(
-        min_value=0, required=False, help_text="Credits per month for this user; blank removes the limit."
+        min_value=0, max_value=MAX_LIMIT, required=False,
+        help_text="Credits per month for this user; blank removes the limit.",
     )
 
     def clean_member(self) -> Membership | None:

@@ -16,6 +16,7 @@ from billing_portal.core.errors import InvalidInput, NotAllowed
 from metering.models import UsageCap
 from metering.models.usage import CREDITS_METER
 from metering.services.cycle import credits_cycle_reset
+from metering.services.rules import MAX_LIMIT
 from metering.services.windows import cap_limit_apply, window_for
 
 if TYPE_CHECKING:
@@ -71,9 +72,9 @@ def cap_set(
     space: Space | None = None,
 ) -> UsageCap:
     actor = _check(org=org, meter=meter, by=by, member=member, space=space)
-    if type(limit) is not int or limit < 0:
+    if type(limit) is not int or not 0 <= limit <= MAX_LIMIT:
         raise InvalidInput(
-            "A cap is a whole number, 0 or more.", fields={"limit": ["Whole number, 0 or more."]}
+            f"A cap is a whole number from 0 to {MAX_LIMIT:,}.", fields={"limit": [f"0 to {MAX_LIMIT:,}."]}
         )
     credits_cycle_reset(org=org, actor=actor)
     with transaction.atomic():

@@ -23,7 +23,7 @@ from metering.models import CreditEntry, CreditPool, EntryKind, TopupPack, Topup
 from metering.services.alerts import alerts_after_grant
 from metering.services.cycle import credits_pools_ready
 from metering.services.ledger import ledger_post, pool_save
-from metering.services.rules import split_debit
+from metering.services.rules import MAX_LIMIT, split_debit
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -43,9 +43,9 @@ def _pool_locked(org: Organization, member: Membership | None, actor: Actor) -> 
 
 
 def _positive(credits: int) -> None:
-    if type(credits) is not int or credits <= 0:
+    if type(credits) is not int or not 0 < credits <= MAX_LIMIT:
         raise InvalidInput(
-            "Credits must be a positive whole number.", fields={"credits": ["Positive integer."]}
+            f"Credits must be a whole number from 1 to {MAX_LIMIT:,}.", fields={"credits": [f"1 to {MAX_LIMIT:,}."]}
         )
 
 

@@ -10,6 +10,8 @@ OK, GRACE, BLOCKED = "ok", "grace", "blocked"
 # Which meters cost credits, and under which line item; other meters (api_requests) are quota-only.
 METER_LINE_ITEMS = {"ai_tokens": LineItem.LLM, "tool_calls": LineItem.TOOL, "storage": LineItem.STORAGE}
 DEFAULT_RATE_KEY = "*"
+# The largest cap, quota or credit grant: counters and balances stay far inside 64-bit integers.
+MAX_LIMIT = 10**15
 
 
 def fits(used: int, quantity: int, limit: int | None) -> bool:

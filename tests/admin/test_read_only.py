@@ -5,6 +5,10 @@ from django.urls import reverse
 
 from accounts.models import Membership
 from billing_portal.audit.models import AuditEntry
+from billing_portal.audit.services import Actor
+from billing_portal.core.money import Money
+from billing_portal.payments.models import Charge, Refund
+from billing_portal.payments.refunds import charge_refund
 from billing_portal.subscriptions.models import Subscription
 from invoices.models import Invoice
 from metering.models import CreditEntry, UsageEvent
@@ -90,3 +94,14 @@ def test_orgs_are_found_by_owner_email_stripe_ids_and_filtered_by_billing_state(
     assert change_url(org) in listed(subscription__plan__id__exact=team)
     Subscription.objects.filter(org=org).update(status="past_due")
     assert change_url(org) in listed(billing="past_due") and change_url(trialing) not in listed(billing="past_due")
+
+
+def test_payments_and_refunds_list_money_in_the_currencys_own_units(client, login):
+    org = make_org(name="Umbrella", plan="team", currency="JPY")
+    charge = Charge.objects.get(org=org)
+    refund = charge_refund(charge=charge, amount=Money(500, "JPY"), reason="Goodwill", actor=Actor.system("tests"),
+                           idempotency_key="refund:yen")  # fmt: skip
+    login(superuser=True)
+    charges, refunds = (client.get(changelist_url(model)).content.decode() for model in (Charge, Refund))
+    assert Money(charge.amount, "JPY").format() in charges and Money(refund.amount, "JPY").format() in refunds
+    assert "¥500" in refunds

@@ -19,6 +19,7 @@ from metering.selectors import credit_balance, orgs_due_for_cycle_reset
 from metering.services import (
     PaymentFailed,
     UsageAnswer,
+    cap_set,
     credits_cycle_reset,
     credits_grant,
     credits_reseed_allotment,
@@ -26,6 +27,7 @@ from metering.services import (
     credits_topup_fulfil,
     credits_topup_purchase,
 )
+from metering.services.rules import MAX_LIMIT
 from metering.tasks import credit_alert_email
 from tests.factories import add_member
 from tests.metering.helpers import ACTOR, START, api_client, metered_org, move_clock, record, reload
@@ -173,6 +175,12 @@ def test_revoke_never_overdraws_and_grants_behave_like_topups():
     credits_revoke(org=org, credits=300, reason="correction", actor=ACTOR)
     assert (pool(org).topup_balance, pool(org).allotment_balance) == (0, 8_950)
     assert_balances_equal_the_ledger(org)
+    for too_many in (MAX_LIMIT + 1, 2**63):  # any caller, not only the admin form, is held to the bound
+        with pytest.raises(InvalidInput):
+            credits_grant(org=org, credits=too_many, reason="typo", actor=ACTOR)
+        with pytest.raises(InvalidInput):
+            cap_set(org=org, meter="tool_calls", limit=too_many, by=owner(org), member=owner(org))
+    assert pool(org).topup_balance == 0
 
 
 def test_per_member_plans_give_each_member_an_allotment_and_charge_the_caller():

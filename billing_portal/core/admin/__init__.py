@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing_portal.core.admin.base import AppendOnlyAdmin, AuditedChangesAdmin, ReadOnlyInline
+from billing_portal.core.admin.base import AppendOnlyAdmin, AuditedChangesAdmin, ReadOnlyInline, money_column
 from billing_portal.core.admin.operations import (
     Operation,
     OperationForm,
@@ -20,6 +20,7 @@ __all__ = [
     "Preview",
     "ReadOnlyInline",
     "Shown",
+    "money_column",
     "money_input",
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -10,6 +11,17 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from billing_portal.audit.services import Actor, audit_record
+from billing_portal.core.money import Money
+
+
+def money_column(field: str) -> Callable[[Any, Any], str]:
+    """A list or form column showing the integer `field` as money in the row's `currency` ("$61.00", "¥5,000")."""
+
+    @admin.display(description=field.replace("_", " "), ordering=field)
+    def show(self: Any, obj: Any) -> str:
+        return Money(getattr(obj, field), obj.currency).format()
+
+    return show
 
 
 class AppendOnlyAdmin(admin.ModelAdmin):

@@ -25,7 +25,7 @@ from django.utils.cache import add_never_cache_headers
 
 from billing_portal.audit.services import Actor
 from billing_portal.core.errors import BillingError
-from billing_portal.core.money import Money
+from billing_portal.core.money import MAX_AMOUNT, Money
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ def money_input(value: str, currency: str, *, allow_zero: bool = False) -> Money
         raise forms.ValidationError(f"Enter an amount in {currency}, e.g. 12.50.") from None
     if money.amount < 0 or (money.amount == 0 and not allow_zero):
         raise forms.ValidationError(f"Enter an amount above zero in {currency}.")
+    if money.amount > MAX_AMOUNT:
+        raise forms.ValidationError(f"Enter at most {Money(MAX_AMOUNT, currency).format()}.")
     return money
 
 

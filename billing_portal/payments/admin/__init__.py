@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from djstripe.admin.admin import WebhookEventTriggerAdmin
 from djstripe.models import WebhookEventTrigger
 
-from billing_portal.core.admin import AppendOnlyAdmin, OperationsAdmin
+from billing_portal.core.admin import AppendOnlyAdmin, OperationsAdmin, money_column
 from billing_portal.payments.admin.operations import REPROCESS
 from billing_portal.payments.admin.stripe_mirror import stripe_admins_restrict
 from billing_portal.payments.models import Charge, PaymentMethod, Refund, StripeEventReceipt, StripePrice
@@ -36,8 +36,7 @@ class ChargeAdmin(AppendOnlyAdmin):
         "created_at",
         "org",
         "invoice",
-        "amount",
-        "currency",
+        "amount_shown",
         "status",
         "failure_code",
         "provider",
@@ -54,6 +53,7 @@ class ChargeAdmin(AppendOnlyAdmin):
     ]
     list_select_related = ["org", "invoice"]
     date_hierarchy = "created_at"
+    amount_shown = money_column("amount")
 
 
 @admin.register(StripePrice)
@@ -85,13 +85,14 @@ class StripeEventReceiptAdmin(AppendOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(AppendOnlyAdmin):
-    list_display = ["created_at", "org", "invoice", "amount", "currency", "reason", "provider_reference",
+    list_display = ["created_at", "org", "invoice", "amount_shown", "reason", "provider_reference",
                     "refunded_by"]  # fmt: skip
     list_filter = ["provider", "currency"]
     search_fields = ["org__name", "org__slug", "invoice__number", "provider_reference", "reason",
                      STRIPE_CUSTOMER]  # fmt: skip
     list_select_related = ["org", "invoice", "refunded_by"]
     date_hierarchy = "created_at"
+    amount_shown = money_column("amount")
 
 
 admin.site.unregister(WebhookEventTrigger)

@@ -12,7 +12,7 @@ from accounts.models import Organization
 from billing_portal.audit.services import Actor
 from billing_portal.core.admin import Operation, OperationForm, money_input
 from billing_portal.core.money import Money, sum_money
-from billing_portal.payments.models import Charge, ChargeStatus
+from billing_portal.payments.models import Charge, ChargeStatus, Refund
 from billing_portal.payments.providers import get_provider
 from billing_portal.payments.refunds import charge_refund, charge_refundable
 from billing_portal.payments.stripe_customers import stripe_customer_id
@@ -35,7 +35,8 @@ class RefundForm(OperationForm):
         help_text="In the invoice's currency, e.g. 12.50: all or part of what is refundable."
     )
     reason = forms.CharField(**REASON)
-    key = forms.CharField(widget=forms.HiddenInput)  # one per form: a double submit refunds once
+    # One per form: a double submit refunds once.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=Refund._meta.get_field("idempotency_key").max_length)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -15,6 +15,7 @@ from accounts.models import InvitationStatus
 from accounts.selectors import orgs_of
 from billing_portal.audit.services import Actor
 from billing_portal.core.errors import BillingError
+from billing_portal.core.numbers import whole_number
 from billing_portal.portal.context import SESSION_KEY
 from billing_portal.portal.forms import SignUpForm
 from billing_portal.portal.pages import redirect_to_next
@@ -62,9 +63,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def switch_org(request: HttpRequest) -> HttpResponse:
-    wanted = request.POST.get("org", "")
-    pk = int(wanted) if wanted.isdigit() and len(wanted) <= 20 else 0  # no id has more digits
-    org = orgs_of(request.user).filter(pk=pk).first()  # type: ignore[arg-type]
+    pk = whole_number(request.POST.get("org", ""))
+    org = orgs_of(request.user).filter(pk=pk).first() if pk is not None else None  # type: ignore[arg-type]
     if org is not None:
         request.session[SESSION_KEY] = org.pk
     return redirect_to_next(request, "portal:overview")

@@ -14,6 +14,7 @@ from billing_portal.catalog.models import Interval, Meter, Plan, QuotaOverride
 from billing_portal.core.admin import Operation, OperationForm, Preview, money_input
 from billing_portal.core.errors import Conflict
 from billing_portal.core.money import Money
+from billing_portal.core.numbers import whole_number
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.selectors import status_label
 from billing_portal.subscriptions.services.changes import (
@@ -25,6 +26,7 @@ from billing_portal.subscriptions.services.changes import (
 )
 from billing_portal.subscriptions.services.clocks import org_clock_advance
 from billing_portal.subscriptions.services.trials import MAX_TRIAL_EXTENSION_DAYS, subscription_extend_trial
+from metering.services.rules import MAX_LIMIT
 
 REASON = {"max_length": 300, "widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}
 
@@ -38,9 +40,12 @@ def _moment(value: str) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        raise forms.ValidationError("Reload the page and try again.") from None
+        moment = None
+    if moment is None or moment.tzinfo is None:  # the form always carries an aware one
+        raise forms.ValidationError("Reload the page and try again.")
+    return moment
 
 
 class SubscriptionForm(OperationForm):
@@ -196,10 +201,10 @@ class AssignEnterpriseForm(SubscriptionForm):
             text = str(data.get(name, "")).strip().replace(",", "")
             if text.lower() == "unlimited":
                 quotas[name.removeprefix("quota_")] = None
-            elif text.isdigit():
+            elif whole_number(text, at_most=MAX_LIMIT) is not None:
                 quotas[name.removeprefix("quota_")] = int(text)
             elif text:
-                self.add_error(name, "A whole number, or “unlimited”.")
+                self.add_error(name, f"A whole number up to {MAX_LIMIT:,}, or “unlimited”.")
         data["quotas"] = quotas
         return data
 

@@ -51,6 +51,7 @@ from billing_portal.subscriptions.services.seats import (
 )
 from invoices.models import InvoiceKind, LineKind
 from invoices.services import LineSpec, invoice_issue, invoice_tax, invoice_void
+from metering.services.rules import MAX_LIMIT
 
 if TYPE_CHECKING:
     from accounts.models import Membership, Organization
@@ -427,6 +428,8 @@ def subscription_assign_enterprise(
         unknown = set(quotas) - set(Meter.objects.values_list("code", flat=True))
         if unknown:
             raise InvalidInput(f"Unknown meters: {', '.join(sorted(unknown))}.", fields={"quotas": ["Unknown meter."]})
+        if any(quota is not None and not 0 <= quota <= MAX_LIMIT for quota in quotas.values()):
+            raise InvalidInput(f"A quota is 0 to {MAX_LIMIT:,}, or unlimited.", fields={"quotas": ["Out of range."]})
         for code, quota in quotas.items():
             QuotaOverride.objects.update_or_create(org=org, meter=Meter.objects.get(code=code),
                                                    defaults={"monthly_quota": quota})
