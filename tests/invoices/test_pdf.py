@@ -153,14 +153,15 @@ def test_bundled_fonts_are_fetched_from_static_files_and_embedded(monkeypatch):
     reader = PdfReader(BytesIO(invoice_pdf_bytes(invoice=issue_invoice(german_org()))))
 
     assert sorted(fetched) == ["static:css/invoice.css", "static:fonts/DejaVuSans-Bold.ttf",
-                               "static:fonts/DejaVuSans.ttf"]
+                               "static:fonts/DejaVuSans.ttf", "static:fonts/DroidSansFallback.ttf"]
     fonts = {}
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
             font = font.get_object()
             descriptor = (font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font)
             fonts[str(font["/BaseFont"]).split("+")[-1]] = descriptor["/FontDescriptor"].get_object()
-    # Named after the @font-face family: a system font picked as a fallback would keep its own name.
+    # Named after the @font-face family: a system font picked as a fallback would keep its own name. Only fonts
+    # used are embedded: no CJK one for a German buyer.
     assert set(fonts) == {"Invoice-Sans", "Invoice-Sans-Bold"}
     assert all("/FontFile2" in descriptor for descriptor in fonts.values()), "fonts must be embedded"
 
@@ -302,3 +303,12 @@ def test_finalizing_queues_the_render_task(django_capture_on_commit_callbacks, m
         invoice = issue_invoice(german_org())
     invoice.refresh_from_db()
     assert invoice.pdf and invoice.number in stored_text(invoice)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["株式会社テスト", "北京测试有限公司", "주식회사 테스트"])
+def test_chinese_japanese_and_korean_names_are_printed_with_the_bundled_font(name, caplog):
+    invoice = invoice_render_pdf(invoice=issue_invoice(make_org(name=name, currency="JPY", clock_at=NOW)))
+    text = stored_text(invoice)
+    assert name in text and invoice.number in text  # a missing glyph also spoils the extraction of the rest
+    assert ".notdef" not in caplog.text
