@@ -64,8 +64,8 @@ class CreditBalance:
 
 
 def credit_balance(*, org: Organization, member: Membership | None = None) -> CreditBalance:
-    """The org's pool on pooled plans; on per-member plans one member's pool, or all members' together."""
-    pools = CreditPool.objects.filter(org=org)
+    """The org's pool on pooled plans; on per-member plans one member's pool, or the current members' together."""
+    pools = CreditPool.objects.filter(Q(member__isnull=True) | Q(member__removed_at__isnull=True), org=org)
     if member is not None and not org.subscription.plan.pooled_credits:
         pools = pools.filter(member=member)
     totals = pools.aggregate(allotment=Sum("allotment_balance"), topups=Sum("topup_balance"))

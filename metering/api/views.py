@@ -28,6 +28,7 @@ from metering.services import (
     session_quota,
     usage_record,
 )
+from metering.services.usage import MAX_EVENTS
 
 TOKENS_METER = "ai_tokens"
 
@@ -91,9 +92,10 @@ class UsageBatchView(UsageView):
     def post(self, request: Request) -> Response:
         who = caller(request)
         raw = request.data.get("events") if isinstance(request.data, dict) else None
-        if not isinstance(raw, list) or not raw:
+        if not isinstance(raw, list) or not 0 < len(raw) <= MAX_EVENTS:  # counted before any is parsed or dropped
             raise InvalidInput(
-                'Send {"events": [...]} with 1 to 1,000 events.', fields={"events": ["Required."]}
+                f'Send {{"events": [...]}} with 1 to {MAX_EVENTS:,} events.',
+                fields={"events": [f"1 to {MAX_EVENTS:,} events."]},
             )
         parsed: list[Any] = []
         for item in raw:

@@ -81,7 +81,10 @@ class UsageEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["org", "key"], name="usage_event_key_once_per_org")]
+        # Test keys and live keys each have their ids: a test call never takes a live call's id.
+        constraints = [
+            models.UniqueConstraint(fields=["org", "test_mode", "key"], name="usage_event_key_once_per_org_and_mode")
+        ]
         indexes = [
             models.Index(fields=["org", "-occurred_at"], name="usage_event_org_time"),
             models.Index(

@@ -37,16 +37,19 @@ def _window_locked(org: Organization, window: Period, at: datetime) -> tuple[Usa
         return UsageWindow.objects.select_for_update().get(org=org), False
 
 
-def _allotment(entitlements: Entitlements, subscription: Subscription, pool: CreditPool | None) -> int:
-    """What a pool of this kind gets per window on the current plan; 0 for pools the plan doesn't use."""
-    is_member_pool = pool is not None and pool.member_id is not None
+def _allotment(entitlements: Entitlements, subscription: Subscription, pool: CreditPool, active: set[int]) -> int:
+    """What a pool of this kind gets per window on the current plan; 0 for pools the plan doesn't use and for
+    members who left (their old allotment expires; their top-ups stay, should they come back)."""
+    is_member_pool = pool.member_id is not None
+    if is_member_pool and pool.member_id not in active:
+        return 0
     if entitlements.pooled_credits:
         return 0 if is_member_pool else entitlements.pooled_allotment(subscription.seat_quantity)
     return entitlements.credit_allotment if is_member_pool else 0
 
 
-def _active_member_ids(org: Organization) -> list[int]:
-    return list(Membership.objects.active().filter(org=org).values_list("pk", flat=True))
+def _active_member_ids(org: Organization) -> set[int]:
+    return set(Membership.objects.active().filter(org=org).values_list("pk", flat=True))
 
 
 def _pools_locked(org: Organization) -> list[CreditPool]:
@@ -65,12 +68,13 @@ def _pools_roll(
     """Roll every pool of the org into the window and create the pools the plan needs that don't exist yet."""
     pools = _pools_locked(org)
     by_member = {pool.member_id: pool for pool in pools}
+    active = _active_member_ids(org)
     wanted: list[int | None] = [None] if entitlements.pooled_credits else list(member_ids)
     for member_id in wanted:
         if member_id not in by_member:
             by_member[member_id] = CreditPool(org=org, member_id=member_id)
     for member_id, pool in sorted(by_member.items(), key=lambda item: item[1].pk or 0):
-        allotment = _allotment(entitlements, subscription, pool)
+        allotment = _allotment(entitlements, subscription, pool, active)
         if pool.pk is None:
             pool, entries = pool_create(
                 org_id=org.pk,
@@ -119,7 +123,8 @@ def credits_cycle_reset(*, org: Organization, actor: Actor, at: datetime | None 
 
 
 def credits_pools_ready(*, org: Organization, member_ids: Iterable[int], actor: Actor) -> None:
-    """The hot path's slow path: open the window if needed and give members joining mid-window their pools."""
+    """The hot path's slow path: open the window if needed, the counters of meters staff added since it opened,
+    and the pools of members joining mid-window."""
     credits_cycle_reset(org=org, actor=actor)
     with transaction.atomic():
         subscription = Subscription.objects.select_related("plan").get(org=org)
@@ -127,6 +132,7 @@ def credits_pools_ready(*, org: Organization, member_ids: Iterable[int], actor: 
         window = window_for(org, subscription, at)
         _window_locked(org, window, at)
         entitlements = entitlements_for(plan=subscription.plan, org=org)
+        counters_open(org=org, window=window, entitlements=entitlements)
         _pools_roll(org, subscription, entitlements, window, at, actor, member_ids)
 
 
@@ -182,12 +188,13 @@ def credits_reseed_allotment(*, org: Organization, actor: Actor, reason: str) ->
         _window_locked(org, window, at)
         entitlements = entitlements_for(plan=subscription.plan, org=org)
         usage_limits_refresh(org=org, window=window, entitlements=entitlements)
-        _pools_roll(org, subscription, entitlements, window, at, actor, _active_member_ids(org))
+        active = _active_member_ids(org)
+        _pools_roll(org, subscription, entitlements, window, at, actor, active)
         pools = _pools_locked(org)
         org_pool = next((pool for pool in pools if pool.member_id is None), None)
         moved_topups = 0
         for pool in pools:
-            full = _allotment(entitlements, subscription, pool)
+            full = _allotment(entitlements, subscription, pool, active)
             entries = _reseed(pool, full=full, at=at, actor=actor, reason=reason)
             if pool is org_pool and not entitlements.pooled_credits:
                 entries += _forfeit(

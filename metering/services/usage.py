@@ -466,7 +466,7 @@ def _record(request: _Request, candidates: list[_Event]) -> dict[int, UsageOutco
             new.append(event)
     if repeats:
         for key, counted, meter, used, quota, state in usage_sql.events_answered(
-            org_id=request.org.pk, keys=list(repeats)
+            org_id=request.org.pk, test_mode=request.test_mode, keys=list(repeats)
         ):
             results[repeats[key]] = UsageAnswer(key, counted, meter, used, quota, state, True)
     counters, pools = _locked(request, new) if new else ({}, {})

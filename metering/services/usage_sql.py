@@ -226,7 +226,7 @@ def events_claim(
     insert = (
         f"INSERT INTO {EVENTS} (org_id, test_mode, received_at, api_key_id, used, state, credits, "
         f"{', '.join(EVENT_COLUMNS)}) SELECT %s, %s, %s, %s, 0, 'ok', 0, e.* FROM e ORDER BY e.key "
-        "ON CONFLICT (org_id, key) DO NOTHING RETURNING key, id"
+        "ON CONFLICT (org_id, test_mode, key) DO NOTHING RETURNING key, id"
     )
     params += [org_id, test_mode, _adapt(received_at), api_key_id]
     if _postgres():  # the insert as a CTE, what it claimed in the same answer as the names
@@ -240,11 +240,16 @@ def events_claim(
     return dict(_fetch(f"WITH {source} {insert}", params)), _fetch(" UNION ALL ".join(parts), values)  # type: ignore[return-value]
 
 
-def events_answered(*, org_id: int, keys: Collection[str]) -> list[tuple[str, bool, str, int, int | None, str]]:
+def events_answered(
+    *, org_id: int, test_mode: bool, keys: Collection[str]
+) -> list[tuple[str, bool, str, int, int | None, str]]:
     """(key, counted, meter, used, quota, state) of stored events: the answers repeated keys get back."""
     where, params = _in("key", keys, "text")
-    sql = f"SELECT key, counted, meter, used, quota, state FROM {EVENTS} WHERE org_id = %s AND {where}"
-    return [(k, bool(c), m, u, q, s) for k, c, m, u, q, s in _fetch(sql, [org_id, *params])]
+    sql = (
+        f"SELECT key, counted, meter, used, quota, state FROM {EVENTS} WHERE org_id = %s AND test_mode = %s "
+        f"AND {where}"
+    )
+    return [(k, bool(c), m, u, q, s) for k, c, m, u, q, s in _fetch(sql, [org_id, test_mode, *params])]
 
 
 CounterRow = tuple[int, str, str, int, "int | None", "int | None", bool]
