@@ -25,6 +25,8 @@ from billing_portal.core.errors import (
 )
 from billing_portal.core.models import TestClock
 from billing_portal.payments.services import customer_push, payment_method_add_test_card
+from billing_portal.subscriptions.models import Subscription
+from billing_portal.subscriptions.policy import capabilities
 from billing_portal.subscriptions.services.seats import member_limit_check, seats_sync, subscription_locked
 from billing_portal.subscriptions.services.start import subscription_start
 
@@ -116,12 +118,17 @@ def invitation_create(*, org: Organization, email: str, role: str, by: Membershi
     email = email.strip().lower()
     if not permissions.can_assign_role(by, role):
         raise NotAllowed(f"You cannot invite someone as {role}.")
+    _require_open(org.subscription)
     if Membership.objects.active().filter(org=org, user__email__iexact=email).exists():
         raise Conflict(f"{email} is already a member.", fields={"email": ["Already a member."]})
     token = secrets.token_urlsafe(32)
     now = clock.now(org=org)
     try:
         with transaction.atomic():
+            # An invitation that ran out unanswered is still pending; it gives way to the new one.
+            Invitation.objects.filter(
+                org=org, email=email, status=InvitationStatus.PENDING, expires_at__lte=now
+            ).update(status=InvitationStatus.EXPIRED, responded_at=now)
             invitation = Invitation.objects.create(
                 org=org,
                 email=email,
@@ -136,6 +143,12 @@ def invitation_create(*, org: Organization, email: str, role: str, by: Membershi
     audit_record(org=org, actor=Actor.for_user(by.user), action="invitation.created", target=invitation,
                  after={"email": email, "role": role})
     return invitation, token
+
+
+def _require_open(subscription: Subscription) -> None:
+    allowed = capabilities(subscription.status)
+    if not allowed.add_members:
+        raise NotAllowed(allowed.blocked_reason)
 
 
 def invitation_by_token(token: str) -> Invitation | None:
@@ -157,6 +170,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         raise InvalidInput("This invitation has expired; ask for a new one.", code="invitation_expired")
     with transaction.atomic():
         subscription = subscription_locked(org)  # serializes seat changes for the org
+        _require_open(subscription)  # under the lock that closing the account takes
         claimed = Invitation.objects.filter(pk=invitation.pk, status=InvitationStatus.PENDING).update(
             status=InvitationStatus.ACCEPTED, responded_at=now
         )
@@ -184,16 +198,24 @@ def invitation_revoke(*, invitation: Invitation, by: Membership) -> None:
                      before={"status": InvitationStatus.PENDING}, after={"status": InvitationStatus.REVOKED})
 
 
+def _memberships_locked(membership: Membership, by: Membership) -> tuple[Membership, Membership]:
+    """Both rows re-read under lock (after the subscription's, the order ownership transfers take too): a check
+    made on rows read earlier could act on an owner made a moment ago."""
+    subscription_locked(membership.org)
+    locked = Membership.objects.select_for_update().in_bulk([membership.pk, by.pk])
+    return locked[membership.pk], locked[by.pk]
+
+
 def membership_remove(*, membership: Membership, by: Membership) -> None:
     """Remove a member (or leave, when `by` is the member). The OWNER cannot leave without a transfer."""
-    leaving = membership.pk == by.pk
-    if membership.role == Role.OWNER:
-        raise NotAllowed("The owner cannot be removed; transfer ownership first.")
-    if not leaving and not permissions.can_act_on_member(by, membership):
-        raise NotAllowed("You cannot remove this member.")
     org = membership.org
     with transaction.atomic():
-        subscription_locked(org)
+        membership, by = _memberships_locked(membership, by)
+        leaving = membership.pk == by.pk
+        if membership.role == Role.OWNER:
+            raise NotAllowed("The owner cannot be removed; transfer ownership first.")
+        if not leaving and (not by.is_active or not permissions.can_act_on_member(by, membership)):
+            raise NotAllowed("You cannot remove this member.")
         removed = Membership.objects.filter(pk=membership.pk, removed_at__isnull=True).update(
             removed_at=clock.now(org=org)
         )
@@ -208,15 +230,18 @@ def membership_remove(*, membership: Membership, by: Membership) -> None:
 def membership_change_role(*, membership: Membership, role: str, by: Membership) -> Membership:
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}.", fields={"role": ["Choose a valid role."]})
-    if not permissions.can_act_on_member(by, membership) or not permissions.can_assign_role(by, role):
-        raise NotAllowed("You cannot give this member that role.")
-    before = membership.role
-    if before == role:
-        return membership
-    membership.role = role
-    membership.save(update_fields=["role"])
-    audit_record(org=membership.org, actor=Actor.for_user(by.user), action="membership.role_changed",
-                 target=membership, before={"role": before}, after={"role": role})
+    with transaction.atomic():
+        membership, by = _memberships_locked(membership, by)
+        if (not membership.is_active or not by.is_active or not permissions.can_act_on_member(by, membership)
+                or not permissions.can_assign_role(by, role)):
+            raise NotAllowed("You cannot give this member that role.")
+        before = membership.role
+        if before == role:
+            return membership
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit_record(org=membership.org, actor=Actor.for_user(by.user), action="membership.role_changed",
+                     target=membership, before={"role": before}, after={"role": role})
     return membership
 
 
@@ -238,6 +263,7 @@ def ownership_transfer(*, org: Organization, to: Membership, by: Membership) -> 
     if to.org_id != org.pk or not to.is_active or to.pk == by.pk:
         raise InvalidInput("Choose another active member of this organization.", code="invalid_member")
     with transaction.atomic():
+        subscription_locked(org)  # same lock order as removals and role changes
         locked = {m.pk: m for m in Membership.objects.select_for_update().filter(pk__in=[by.pk, to.pk])}
         current, new = locked[by.pk], locked[to.pk]
         if current.role != Role.OWNER or not new.is_active:

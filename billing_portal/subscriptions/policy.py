@@ -14,19 +14,23 @@ class Capabilities:
     see_billing: bool
     buy_credits: bool
     create_api_keys: bool
+    add_members: bool
     blocked_reason: str = ""
 
 
 STATUS_CAPABILITIES: dict[str, Capabilities] = {
     Status.TRIALING: Capabilities(
-        run_metered_work=True, change_plan=True, see_billing=True, buy_credits=True, create_api_keys=True
+        run_metered_work=True, change_plan=True, see_billing=True, buy_credits=True, create_api_keys=True,
+        add_members=True,
     ),
     Status.ACTIVE: Capabilities(
-        run_metered_work=True, change_plan=True, see_billing=True, buy_credits=True, create_api_keys=True
+        run_metered_work=True, change_plan=True, see_billing=True, buy_credits=True, create_api_keys=True,
+        add_members=True,
     ),
     # Dunning retries are under way: work continues while the owner fixes the card.
     Status.PAST_DUE: Capabilities(
-        run_metered_work=True, change_plan=True, see_billing=True, buy_credits=True, create_api_keys=True
+        run_metered_work=True, change_plan=True, see_billing=True, buy_credits=True, create_api_keys=True,
+        add_members=True,
     ),
     Status.PAUSED: Capabilities(
         run_metered_work=False,
@@ -34,6 +38,7 @@ STATUS_CAPABILITIES: dict[str, Capabilities] = {
         see_billing=True,
         buy_credits=True,
         create_api_keys=True,
+        add_members=True,
         blocked_reason="Metered work is paused: add a payment method or move to the Free plan to resume.",
     ),
     Status.CANCELED: Capabilities(
@@ -42,6 +47,7 @@ STATUS_CAPABILITIES: dict[str, Capabilities] = {
         see_billing=True,
         buy_credits=False,
         create_api_keys=False,
+        add_members=False,
         blocked_reason="This account is closed.",
     ),
 }

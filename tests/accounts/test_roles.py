@@ -127,3 +127,21 @@ def test_revoked_invitation_cannot_be_accepted():
     services.invitation_revoke(invitation=invitation, by=owner_of(org))
     with pytest.raises(InvalidInput):
         services.invitation_accept(token=token, user=UserFactory(email="later@example.com"))
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        lambda member, admin: services.membership_remove(membership=member, by=admin),
+        lambda member, admin: services.membership_change_role(membership=member, role=Role.VIEWER, by=admin),
+    ],
+    ids=["remove", "change role"],
+)
+def test_an_action_on_a_member_read_before_they_became_owner_is_refused(act):
+    org = make_org(plan="team")
+    admin, member = add_member(org, role=Role.ADMIN), add_member(org)
+    read_by_the_admins_request = Membership.objects.get(pk=member.pk)
+    services.ownership_transfer(org=org, to=member, by=owner_of(org))  # commits in between
+    with pytest.raises(NotAllowed):
+        act(read_by_the_admins_request, admin)
+    assert list(Membership.objects.active().filter(org=org, role=Role.OWNER)) == [member]

@@ -5,9 +5,11 @@ import pytest
 from accounts import services
 from accounts.models import Invitation, InvitationStatus, Membership, Role
 from accounts.selectors import seat_count
-from billing_portal.core.errors import BillingLimitReached, InvalidInput
+from billing_portal.audit.services import Actor
+from billing_portal.core.errors import BillingLimitReached, InvalidInput, NotAllowed
 from billing_portal.core.models import TestClock
 from billing_portal.subscriptions.models import SeatChange
+from billing_portal.subscriptions.services.closure import org_request_closure
 from tests.factories import UserFactory, add_member, make_org
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +72,28 @@ def test_expired_invitation_is_marked_and_refused():
         services.invitation_accept(token=token, user=UserFactory(email="slow@example.com"))
     assert error.value.code == "invitation_expired"
     assert Invitation.objects.get(email="slow@example.com").status == InvitationStatus.EXPIRED
+
+
+def test_an_invitation_that_ran_out_unanswered_gives_way_to_a_new_one():
+    org = make_org(plan="team", clock_at=datetime(2026, 1, 1, tzinfo=UTC))
+    first, _ = services.invitation_create(org=org, email="slow@example.com", role=Role.MEMBER, by=owner_of(org))
+    TestClock.objects.filter(pk=org.test_clock_id).update(frozen_time=datetime(2026, 1, 9, tzinfo=UTC))
+    org = type(org).objects.select_related("test_clock").get(pk=org.pk)
+    _, token = services.invitation_create(org=org, email="slow@example.com", role=Role.MEMBER, by=owner_of(org))
+    services.invitation_accept(token=token, user=UserFactory(email="slow@example.com"))
+    assert seat_count(org) == 2
+    first.refresh_from_db()
+    assert first.status == InvitationStatus.EXPIRED
+
+
+def test_a_closed_account_takes_no_new_members():
+    org = make_org(plan="team")
+    user = UserFactory()
+    _, token = services.invitation_create(org=org, email=user.email, role=Role.MEMBER, by=owner_of(org))
+    org_request_closure(org=org, by=owner_of(org), actor=Actor.system("tests"))
+    with pytest.raises(NotAllowed, match="closed"):
+        services.invitation_accept(token=token, user=user)
+    org = type(org).objects.get(pk=org.pk)  # as the next request reads it
+    with pytest.raises(NotAllowed, match="closed"):
+        services.invitation_create(org=org, email="late@example.com", role=Role.MEMBER, by=owner_of(org))
+    assert seat_count(org) == 1

@@ -171,3 +171,12 @@ def test_concurrent_joins_keep_seats_exact_and_respect_the_member_limit():
         assert org.subscription.seat_quantity == seats == org.memberships.filter(removed_at__isnull=True).count()
         chain = list(org.subscription.seat_changes.order_by("id").values_list("previous_quantity", "quantity"))
         assert all(prev + 1 == quantity for prev, quantity in chain) and chain[-1][1] == seats
+
+
+@pytest.mark.django_db
+def test_a_late_trial_reminder_is_not_sent_once_the_trial_has_ended():
+    org = make_org(plan="pro", trial=True, clock_at=JAN10)  # ends Jan 24, no card
+    mail.outbox.clear()
+    org = advance(org, JAN10 + timedelta(days=20))  # beat was down: every job runs late, at once
+    assert org.subscription.status == Status.PAUSED
+    assert [message.subject for message in mail.outbox] == ["Your Pro trial for Acme has ended"]

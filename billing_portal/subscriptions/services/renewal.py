@@ -77,6 +77,8 @@ def subscription_trial_will_end_notify(*, subscription_id: int, actor: Actor) ->
         subscription = subscriptions_for_update().get(pk=subscription_id)
         if subscription.status != Status.TRIALING or subscription.trial_end is None:
             return "not trialing"
+        if subscription.trial_end <= clock.now(org=subscription.org):
+            return "not due"  # the trial already ended (the job ran late): trial_expiry tells the owner
         if not job_claim(job="trial_will_end", org=subscription.org, key=subscription.trial_end.isoformat()):
             return "already sent"
         has_card = payment_method_default(subscription.org) is not None
