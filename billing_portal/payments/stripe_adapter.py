@@ -321,12 +321,14 @@ def subscription_add_item(
 def subscription_upgrade(
     *, subscription_id: str, changes: Sequence[ItemChange], proration_date: int, idempotency_key: str
 ) -> None:
-    """Switch prices now, invoice the prorations at once and apply nothing unless that invoice is paid."""
+    """Switch prices now, invoice the prorations at once and apply nothing unless that invoice is paid. An upgrade
+    paid for keeps the subscription: a pending cancellation is lifted with it, as the portal's own upgrades do."""
     with _portal_errors():
         _client().v1.subscriptions.update(
             subscription_id,
             {
                 "items": _update_items(changes),
+                "cancel_at_period_end": False,
                 "proration_behavior": UPGRADE_PRORATION,
                 "proration_date": proration_date,
                 "payment_behavior": "error_if_incomplete",

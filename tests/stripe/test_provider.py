@@ -204,6 +204,7 @@ def test_upgrade_preview_asks_stripe_for_exactly_what_the_change_then_charges(
     }
     assert update.params == {
         "items": expected_items,
+        "cancel_at_period_end": "false",
         "proration_behavior": "always_invoice",
         "proration_date": str(int(PRORATION_AT.timestamp())),
         "payment_behavior": "error_if_incomplete",

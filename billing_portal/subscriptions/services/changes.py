@@ -201,7 +201,7 @@ def subscription_change_plan(
         return _schedule_change(subscription, plan, interval, actor)
     provider = get_provider()
     if provider.bills_subscriptions and not plan_is_free(plan, subscription.currency):
-        return _change_with_provider(subscription, plan, interval, actor, proration_at)
+        return _change_with_provider(subscription, plan, interval, actor, proration_at, expected_amount)
     return _change_locally(subscription, plan, interval, actor, proration_at, expected_amount)
 
 
@@ -236,7 +236,7 @@ def _change_locally(
             )
             # Nothing may change if the total moved since the preview (a seat was added in between, say).
             if expected_amount is not None and invoice.money("total") != expected_amount:
-                raise Conflict("The price changed since you reviewed it; review the new amount.", code="price_changed")
+                raise _price_changed()
             result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
             if not result.succeeded:  # the void stays on record; the pending seats wait for the next invoice
                 invoice = invoice_void(invoice=invoice, actor=actor,
@@ -298,8 +298,12 @@ def subscription_checkout_url(
     return f"{reverse('portal:plan-change')}?{urlencode({'plan': plan.code, 'interval': interval})}"
 
 
+def _price_changed() -> Conflict:
+    return Conflict("The price changed since you reviewed it; review the new amount.", code="price_changed")
+
+
 def _change_with_provider(subscription: Subscription, plan: Plan, interval: str, actor: Actor,
-                          proration_at: datetime | None) -> ChangeOutcome:
+                          proration_at: datetime | None, expected_amount: Money | None) -> ChangeOutcome:
     """Stripe bills the change; the local subscription follows when Stripe's webhook arrives."""
     at = _check_quote_time(subscription, proration_at)
     provider = get_provider()
@@ -309,8 +313,12 @@ def _change_with_provider(subscription: Subscription, plan: Plan, interval: str,
             cancel_url=f"{settings.PORTAL_BASE_URL}/billing/plans/"))
         return ChangeOutcome(applied=False, redirect_url=redirect.url)
     billing = cast(SubscriptionBillingProvider, provider)
+    request = _stripe_request(subscription, plan, interval, at=at, at_period_end=False)
+    # Stripe charges what it computes now: nothing is sent if that is no longer what the owner confirmed.
+    if expected_amount is not None and billing.preview_plan_change(request).amount_due != expected_amount:
+        raise _price_changed()
     try:
-        billing.change_plan(_stripe_request(subscription, plan, interval, at=at, at_period_end=False))
+        billing.change_plan(request)
     except PaymentDeclined as declined:
         return ChangeOutcome(applied=False, error=declined.message)
     audit_record(org=subscription.org, actor=actor, action="subscription.plan_change_requested", target=subscription,
@@ -335,6 +343,12 @@ def _schedule_change(subscription: Subscription, plan: Plan, interval: str, acto
     return ChangeOutcome(applied=False, scheduled_for=subscription.current_period_end)
 
 
+def _transition_key(kind: str, subscription: Subscription) -> str:
+    """One Stripe idempotency key per change of state: a retry of the same change reuses it, while cancelling
+    again after an undo gets a new one (Stripe answers a reused key from its cache and applies nothing)."""
+    return f"{kind}:{subscription.pk}:{subscription.updated_at.isoformat()}"
+
+
 def subscription_cancel(*, org: Organization, by: Membership | None, actor: Actor, reason: str = "") -> ChangeOutcome:
     """Back to Free at the period end (at once when nothing is being paid for: a trial ended without a card)."""
     _require_owner(by)
@@ -350,7 +364,7 @@ def subscription_cancel(*, org: Organization, by: Membership | None, actor: Acto
             return ChangeOutcome(applied=True)
         get_provider().set_cancellation(CancellationUpdate(
             org_id=org.pk, subscription_reference=subscription.stripe_subscription_id, cancel_at_period_end=True,
-            idempotency_key=f"cancel:{subscription.pk}:{subscription.current_period_end.isoformat()}",
+            idempotency_key=_transition_key("cancel", subscription),
         ))
         subscription.cancel_at_period_end = True
         subscription.scheduled_plan, subscription.scheduled_interval = None, ""
@@ -372,7 +386,7 @@ def subscription_undo_scheduled_change(*, org: Organization, by: Membership | No
         if subscription.cancel_at_period_end:
             get_provider().set_cancellation(CancellationUpdate(
                 org_id=org.pk, subscription_reference=subscription.stripe_subscription_id, cancel_at_period_end=False,
-                idempotency_key=f"resume:{subscription.pk}:{subscription.current_period_end.isoformat()}",
+                idempotency_key=_transition_key("resume", subscription),
             ))
         elif get_provider().bills_subscriptions and subscription.stripe_subscription_id:
             billing = cast(SubscriptionBillingProvider, get_provider())

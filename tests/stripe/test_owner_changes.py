@@ -1,0 +1,73 @@
+"""What the owner's plan changes send Stripe: a key per change of state, nothing beyond the confirmed price,
+and an upgrade that keeps a canceling subscription."""
+
+import pytest
+
+from billing_portal.audit.services import Actor
+from billing_portal.catalog.models import Plan
+from billing_portal.core.errors import Conflict
+from billing_portal.core.money import Money
+from billing_portal.subscriptions.models import Subscription
+from billing_portal.subscriptions.services.changes import (
+    subscription_cancel,
+    subscription_change_plan,
+    subscription_preview_change,
+    subscription_undo_scheduled_change,
+)
+from tests.subscriptions.helpers import owner
+
+pytestmark = pytest.mark.django_db
+ACTOR = Actor.system("tests")
+SUBSCRIPTION = "/v1/subscriptions/sub_acme"
+
+
+@pytest.fixture
+def billed(fake_stripe, team, org):
+    """Acme on Team, billed by Stripe's subscription sub_acme."""
+    Subscription.objects.filter(org=org).update(stripe_subscription_id="sub_acme", plan=Plan.objects.get(code="team"))
+    org.subscription.refresh_from_db()
+    return org
+
+
+def preview_total(fake_stripe, total):
+    line = {"description": "Remaining time on Business", "amount": total, "period": {"start": 1, "end": 2}}
+    fake_stripe.preview = {"object": "invoice", "currency": "usd", "total": total, "amount_due": total,
+                           "total_taxes": [], "lines": {"object": "list", "data": [line]}}  # fmt: skip
+
+
+def upgrade(org, expected=None):
+    business = Plan.objects.get(code="business")
+    preview = subscription_preview_change(org=org, plan=business, interval="month", by=owner(org))
+    return subscription_change_plan(org=org, plan=business, interval="month", by=owner(org), actor=ACTOR,
+                                    proration_at=preview.proration_at,
+                                    expected_amount=expected or preview.amount_due)  # fmt: skip
+
+
+def test_cancel_undo_cancel_sends_stripe_a_new_key_for_each_change(fake_stripe, billed):
+    subscription_cancel(org=billed, by=owner(billed), actor=ACTOR)
+    subscription_undo_scheduled_change(org=billed, by=owner(billed), actor=ACTOR)
+    subscription_cancel(org=billed, by=owner(billed), actor=ACTOR)
+    calls = fake_stripe.calls("POST", SUBSCRIPTION)
+    assert [call.params["cancel_at_period_end"] for call in calls] == ["true", "false", "true"]
+    assert len({call.idempotency_key for call in calls}) == 3  # Stripe would replay a reused key, applying nothing
+
+
+def test_an_upgrade_whose_stripe_price_moved_since_the_preview_sends_nothing(fake_stripe, billed):
+    preview_total(fake_stripe, 4_356)
+    business = Plan.objects.get(code="business")
+    preview = subscription_preview_change(org=billed, plan=business, interval="month", by=owner(billed))
+    assert preview.amount_due == Money(4_356, "USD")
+    preview_total(fake_stripe, 5_556)  # a seat was added meanwhile, say
+    with pytest.raises(Conflict) as refused:
+        subscription_change_plan(org=billed, plan=business, interval="month", by=owner(billed), actor=ACTOR,
+                                 proration_at=preview.proration_at, expected_amount=preview.amount_due)  # fmt: skip
+    assert refused.value.code == "price_changed"
+    assert fake_stripe.calls("POST", SUBSCRIPTION) == []
+
+
+def test_an_upgrade_while_canceling_keeps_the_subscription(fake_stripe, billed):
+    subscription_cancel(org=billed, by=owner(billed), actor=ACTOR)
+    upgrade(billed)
+    update = fake_stripe.calls("POST", SUBSCRIPTION)[-1]
+    assert any(key.startswith("items") for key in update.params)  # the upgrade itself
+    assert update.params["cancel_at_period_end"] == "false"
