@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -33,11 +34,23 @@ from billing_portal.subscriptions.services.start import subscription_start
 INVITATION_LIFETIME = timedelta(days=7)
 
 
+EMAIL_LENGTH = User._meta.get_field("email").max_length or 0
+
+
 def user_create(*, email: str, password: str | None = None, full_name: str = "") -> User:
     email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidInput("Enter a valid email address.", fields={"email": ["Enter a valid email address."]}) from None
+    if len(email) > EMAIL_LENGTH:
+        raise InvalidInput(f"An email address has at most {EMAIL_LENGTH} characters.", fields={"email": ["Too long."]})
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict(f"A user with the email {email} already exists.", fields={"email": ["Already registered."]})
     return User.objects.create_user(email=email, password=password, full_name=full_name)
+
+
+SLUG_ATTEMPTS = 5
 
 
 def _unique_slug(name: str) -> str:
@@ -46,6 +59,21 @@ def _unique_slug(name: str) -> str:
     while Organization.objects.filter(slug=slug).exists():
         slug, suffix = f"{base}-{suffix}", suffix + 1
     return slug
+
+
+def _org_insert(org: Organization, *, slug_derived: bool) -> None:
+    """Save a new org; when its slug came from its name and another sign-up took it a moment ago (after the
+    check), take the next free one."""
+    for _ in range(SLUG_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                org.save()
+            return
+        except IntegrityError:
+            if not slug_derived or not Organization.objects.filter(slug=org.slug).exists():
+                raise
+            org.slug = _unique_slug(org.name)
+    raise Conflict("Too many organizations are being created with this name; try again.")
 
 
 def org_create(
@@ -79,7 +107,7 @@ def org_create(
             org.full_clean()
         except ValidationError as error:
             raise invalid_from_validation_error(error) from None
-        org.save()
+        _org_insert(org, slug_derived=slug is None)
         membership = Membership.objects.create(org=org, user=owner, role=Role.OWNER, joined_at=clock.now(org=org))
         audit_record(org=org, actor=actor, action="org.created", target=org, after={"owner": owner.email})
         audit_record(org=org, actor=actor, action="membership.added", target=membership, after={"role": Role.OWNER})

@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
-from accounts.models import Membership, Role, Space, User
+from accounts.models import Membership, Role, Space
+from accounts.services import EMAIL_LENGTH
 from billing_portal.catalog.models import Interval, Meter, Plan
 from billing_portal.catalog.selectors import entitlements_for
 from billing_portal.core.money import CURRENCY_CHOICES
@@ -17,12 +18,10 @@ from metering.services.rules import MAX_LIMIT
 
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
-EMAIL_LENGTH = User._meta.get_field("email").max_length  # Django's form field allows 320
-
 
 class SignUpForm(forms.Form):
     full_name = forms.CharField(max_length=150, label="Your name")
-    email = forms.EmailField(max_length=EMAIL_LENGTH)
+    email = forms.EmailField(max_length=EMAIL_LENGTH)  # Django's form field alone allows 320
     password = forms.CharField(widget=forms.PasswordInput, strip=False)
     org_name = forms.CharField(max_length=200, label="Organization name")
     timezone = forms.ChoiceField(choices=TIMEZONE_CHOICES, initial="UTC")

@@ -2,9 +2,11 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from accounts import services
-from accounts.models import Membership, Role
+from accounts.models import Membership, Organization, Role
 from billing_portal.audit.models import AuditEntry
+from billing_portal.audit.services import Actor
 from billing_portal.core.errors import InvalidInput, NotAllowed
+from tests.concurrency import run_concurrently
 from tests.factories import UserFactory, add_member, make_org
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +147,14 @@ def test_an_action_on_a_member_read_before_they_became_owner_is_refused(act):
     with pytest.raises(NotAllowed):
         act(read_by_the_admins_request, admin)
     assert list(Membership.objects.active().filter(org=org, role=Role.OWNER)) == [member]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_sign_ups_with_the_same_name_at_once_get_two_slugs():
+    people = [UserFactory() for _ in range(4)]
+    results = run_concurrently(
+        lambda n: services.org_sign_up(name="Same Name", owner=people[n], actor=Actor.for_user(people[n])), 4
+    )
+    assert all(isinstance(result, Organization) for result in results), results
+    assert sorted(org.slug for org in results) == ["same-name", "same-name-2", "same-name-3", "same-name-4"]

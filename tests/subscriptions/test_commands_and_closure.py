@@ -101,3 +101,28 @@ def test_a_closed_account_stays_closed_when_its_past_due_invoice_runs_out_of_ret
     assert Invoice.objects.get(org=org, kind=InvoiceKind.RENEWAL).status == InvoiceStatus.UNCOLLECTIBLE
     org.subscription.refresh_from_db()
     assert (org.subscription.status, org.subscription.plan.code) == (Status.CANCELED, "starter")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["billing_tick", "--now", "2026-02-30T00:00:00Z"],  # well-formed, impossible
+        ["billing_tick", "--now", "9999-12-31T00:00:00Z"],
+        ["create_org", "--name", "X", "--owner-email", "x@example.com", "--test-clock", "2026-02-30T00:00:00Z"],
+        ["advance_clock", "--org", "clocked", "--to", "2026-02-30T00:00:00Z"],
+        ["advance_clock", "--org", "clocked", "--days", "3000000"],
+    ],
+)
+def test_impossible_dates_and_days_are_command_errors(args):
+    make_org(name="Clocked", plan="pro", clock_at=JAN10)
+    with pytest.raises(CommandError):
+        call_command(*args, stdout=StringIO())
+
+
+@pytest.mark.parametrize("extra", [["--owner-email", "not-an-email"], ["--owner-email", "x@example.com",
+                                                                        "--currency", "XXX"]])
+def test_a_refused_create_org_leaves_no_user_behind(extra):
+    users = User.objects.count()
+    with pytest.raises(CommandError):
+        call_command("create_org", "--name", "Bad", *extra, stdout=StringIO())
+    assert User.objects.count() == users

@@ -7,13 +7,14 @@ import zoneinfo
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_datetime
+from django.db import transaction
 
 from accounts import services
 from accounts.models import User
 from billing_portal.audit.services import Actor
 from billing_portal.catalog.models import Interval, Plan
 from billing_portal.catalog.selectors import plan_is_free
+from billing_portal.core.commands import instant_option
 from billing_portal.core.errors import BillingError
 from billing_portal.payments.models import TestCard
 
@@ -46,11 +47,7 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown time zone {options['timezone']!r}.")
         clock_at = None
         if options["test_clock"]:
-            clock_at = parse_datetime(options["test_clock"])
-            if clock_at is None or clock_at.tzinfo is None:
-                raise CommandError(
-                    "--test-clock must be an ISO-8601 instant with a UTC offset, e.g. 2026-01-31T09:00:00Z."
-                )
+            clock_at = instant_option(options["test_clock"], "--test-clock")
         plan = None
         if options["plan"]:
             plan = Plan.objects.filter(code=options["plan"]).first()
@@ -60,21 +57,22 @@ class Command(BaseCommand):
         email = options["owner_email"].strip().lower()
         actor = Actor.system("create_org")
         try:
-            owner = User.objects.filter(email__iexact=email).first() or services.user_create(
-                email=email, password=options["password"]
-            )
-            org = services.org_sign_up(
-                name=options["name"],
-                owner=owner,
-                actor=actor,
-                plan=plan,
-                interval=options["interval"],
-                trial=not options["no_trial"],
-                test_card=options["card"] or self._default_card(plan, options),
-                timezone=options["timezone"],
-                currency=options["currency"],
-                test_clock_at=clock_at,
-            )
+            with transaction.atomic():  # an org refused leaves no new user behind
+                owner = User.objects.filter(email__iexact=email).first() or services.user_create(
+                    email=email, password=options["password"]
+                )
+                org = services.org_sign_up(
+                    name=options["name"],
+                    owner=owner,
+                    actor=actor,
+                    plan=plan,
+                    interval=options["interval"],
+                    trial=not options["no_trial"],
+                    test_card=options["card"] or self._default_card(plan, options),
+                    timezone=options["timezone"],
+                    currency=options["currency"],
+                    test_clock_at=clock_at,
+                )
         except BillingError as error:
             raise CommandError(error.message) from error
         except ValueError as error:

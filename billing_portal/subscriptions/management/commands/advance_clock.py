@@ -3,12 +3,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_datetime
 
 from accounts.models import Organization
 from billing_portal.audit.services import Actor
+from billing_portal.core.commands import instant_checked, instant_option
 from billing_portal.core.errors import BillingError
 from billing_portal.subscriptions.services.clocks import org_clock_advance
+
+MAX_DAYS = 36_500  # a hundred years
 
 
 class Command(BaseCommand):
@@ -27,13 +29,11 @@ class Command(BaseCommand):
         if org.test_clock is None:
             raise CommandError(f"{org.slug} has no test clock; create it with create_org --test-clock.")
         if options["to"]:
-            to = parse_datetime(options["to"])
-            if to is None or to.tzinfo is None:
-                raise CommandError("--to must be an ISO-8601 instant with a UTC offset.")
+            to = instant_option(options["to"], "--to")
         else:
-            if options["days"] < 0:
-                raise CommandError("--days must not be negative.")
-            to = org.test_clock.frozen_time + timedelta(days=options["days"])
+            if not 0 <= options["days"] <= MAX_DAYS:
+                raise CommandError(f"--days must be 0 to {MAX_DAYS:,}.")
+            to = instant_checked(org.test_clock.frozen_time + timedelta(days=options["days"]), "--days")
         try:
             executions = org_clock_advance(org=org, to=to, actor=Actor.system("advance_clock"))
         except BillingError as error:

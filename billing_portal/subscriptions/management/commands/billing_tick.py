@@ -1,10 +1,10 @@
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_datetime
+from django.core.management.base import BaseCommand, CommandParser
 
 from billing_portal.core import clock
+from billing_portal.core.commands import instant_option
 from billing_portal.subscriptions.jobs import run_due_jobs
 
 
@@ -17,10 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         at = clock.now()
         if options["now"]:
-            parsed = parse_datetime(options["now"])
-            if parsed is None or parsed.tzinfo is None:
-                raise CommandError("--now must be an ISO-8601 instant with a UTC offset, e.g. 2026-03-01T00:00:00Z.")
-            at = parsed
+            at = instant_option(options["now"], "--now")
         with clock.running_at(at):
             executions = run_due_jobs()
         summary = [{"job": e.job, "processed": e.processed, "failed": e.failed, "outcome": e.outcome}
