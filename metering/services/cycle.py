@@ -56,6 +56,37 @@ def _pools_locked(org: Organization) -> list[CreditPool]:
     return list(CreditPool.objects.select_for_update().filter(org=org).order_by("pk"))
 
 
+def _allotment_left_behind(
+    pools: list[CreditPool], member_id: int, *, window: Period, at: datetime, actor: Actor
+) -> int | None:
+    """A person who left and came back within the window gets what was left of its allotment, not a second one:
+    it expires in the pools of their earlier memberships and is granted in the new one. None: not back."""
+    members = [pool.member_id for pool in pools if pool.member_id is not None]
+    user_of = dict(Membership.objects.filter(pk__in=[*members, member_id]).values_list("pk", "user_id"))
+    earlier = [
+        pool for pool in pools
+        if pool.member_id not in (None, member_id) and pool.window_start == window.start
+        and user_of[pool.member_id] == user_of[member_id]
+    ]  # fmt: skip
+    if not earlier:
+        return None
+    left = 0
+    for pool in earlier:
+        if pool.allotment_balance:
+            left += pool.allotment_balance
+            entry = ledger_post(
+                pool,
+                kind=EntryKind.ALLOTMENT_EXPIRY,
+                at=at,
+                allotment=-pool.allotment_balance,
+                actor_label=actor.label,
+                reason="Moved to the member's new membership.",
+                idempotency_key=f"moved:{pool.pk}:{member_id}",
+            )
+            pool_save(pool, [entry])
+    return left
+
+
 def _pools_roll(
     org: Organization,
     subscription: Subscription,
@@ -75,6 +106,9 @@ def _pools_roll(
             by_member[member_id] = CreditPool(org=org, member_id=member_id)
     for member_id, pool in sorted(by_member.items(), key=lambda item: item[1].pk or 0):
         allotment = _allotment(entitlements, subscription, pool, active)
+        if pool.pk is None and member_id is not None:
+            left = _allotment_left_behind(pools, member_id, window=window, at=at, actor=actor)
+            allotment = allotment if left is None else min(left, allotment)
         if pool.pk is None:
             pool, entries = pool_create(
                 org_id=org.pk,

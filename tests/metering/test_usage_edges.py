@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.models import Membership, Role
 from accounts.services import membership_remove
 from billing_portal.catalog.models import Meter
-from metering.models import CreditPool, UsageCounter, UsageEvent
+from metering.models import CreditEntry, CreditPool, EntryKind, UsageCounter, UsageEvent
 from metering.selectors import credit_balance
 from metering.services import credits_cycle_reset
 from tests.factories import add_member
@@ -64,3 +64,19 @@ def test_a_member_who_left_gets_no_more_allotment_and_their_pool_leaves_the_bala
     credits_cycle_reset(org=org, actor=ACTOR)
     assert CreditPool.objects.get(org=org, member=member).allotment_balance == 0
     assert api_client(org).get(reverse("credits")).json()["balance"] == 5_000
+
+
+def test_leaving_and_coming_back_within_a_window_grants_no_second_allotment():
+    org = metered_org("pro")  # credits per member: 5,000 each
+    first = add_member(org)
+    person = first.user.email
+    event = {"id": "a", "meter": "tool_calls", "quantity": 1_200, "user": person}  # web-search costs 1 credit each
+    assert api_client(org).post(EVENTS, event, format="json").status_code == 201
+    membership_remove(membership=first, by=Membership.objects.get(org=org, role=Role.OWNER))
+    again = add_member(org, user=first.user)  # removed and added back: the seat nets to zero on the day
+    event = {"id": "b", "meter": "tool_calls", "quantity": 1, "user": person}
+    assert api_client(org).post(EVENTS, event, format="json").status_code == 201
+    granted = CreditEntry.objects.filter(member__user=first.user, kind=EntryKind.ALLOTMENT_GRANT)
+    assert sum(granted.values_list("allotment_delta", flat=True)) == 5_000 + (5_000 - 1_200)  # what was left moved
+    assert CreditPool.objects.get(member=first).allotment_balance == 0
+    assert CreditPool.objects.get(member=again).allotment_balance == 5_000 - 1_200 - 1
