@@ -52,7 +52,7 @@ def test_with_redis_down_requests_keep_working_and_queued_work_is_caught_up_late
                 *(call("GET", "/api/v2/quota/tool_calls", org) for org in (team, free) for _ in range(5)),
                 *(call("GET", path) for path in soak.PAGES),
                 # A page that charges a top-up: its invoice's PDF render is queued.
-                call("POST", "/billing/credits/top-up/", form={"pack": "credits-1k"}),
+                call("POST", "/billing/credits/top-up/", form=_topup()),
             ]
             assert {status for status, _ in answers} <= {200, 201, 302, 403}, answers
             assert max(seconds for _, seconds in answers) < 3, answers  # nothing waits on the dead broker
@@ -64,7 +64,7 @@ def test_with_redis_down_requests_keep_working_and_queued_work_is_caught_up_late
 
             proxy.restore()
             time.sleep(RETRY_AFTER_SECONDS)  # sends are tried again this long after the last failure
-            assert call("POST", "/billing/credits/top-up/", form={"pack": "credits-1k"})[0] == 302
+            assert call("POST", "/billing/credits/top-up/", form=_topup())[0] == 302
             assert "Celery broker reachable again" in log.read_text()
     # Beat's next catch-up runs do what was never queued.
     assert run_job("credit_alert_emails").processed == 1
@@ -83,3 +83,7 @@ def test_with_redis_down_requests_keep_working_and_queued_work_is_caught_up_late
 def _event(org: soak.Org) -> dict[str, object]:
     return {"id": uuid.uuid4().hex, "meter": "tool_calls", "quantity": 10, "user": org.member,
             "integration": "web-search"}  # fmt: skip
+
+
+def _topup() -> dict[str, str]:
+    return {"pack": "credits-1k", "request_key": str(uuid.uuid4())}  # a new purchase form each time
