@@ -26,8 +26,7 @@ from billing_portal.core.errors import (
 )
 from billing_portal.core.models import TestClock
 from billing_portal.payments.services import customer_push, payment_method_add_test_card
-from billing_portal.subscriptions.models import Subscription
-from billing_portal.subscriptions.policy import capabilities
+from billing_portal.subscriptions.policy import capability_require
 from billing_portal.subscriptions.services.seats import member_limit_check, seats_sync, subscription_locked
 from billing_portal.subscriptions.services.start import subscription_start
 
@@ -146,7 +145,7 @@ def invitation_create(*, org: Organization, email: str, role: str, by: Membershi
     email = email.strip().lower()
     if not permissions.can_assign_role(by, role):
         raise NotAllowed(f"You cannot invite someone as {role}.")
-    _require_open(org.subscription)
+    capability_require(org.subscription.status, "add_members")
     if Membership.objects.active().filter(org=org, user__email__iexact=email).exists():
         raise Conflict(f"{email} is already a member.", fields={"email": ["Already a member."]})
     token = secrets.token_urlsafe(32)
@@ -173,12 +172,6 @@ def invitation_create(*, org: Organization, email: str, role: str, by: Membershi
     return invitation, token
 
 
-def _require_open(subscription: Subscription) -> None:
-    allowed = capabilities(subscription.status)
-    if not allowed.add_members:
-        raise NotAllowed(allowed.blocked_reason)
-
-
 def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("org").filter(token_hash=_token_hash(token)).first()
 
@@ -198,7 +191,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         raise InvalidInput("This invitation has expired; ask for a new one.", code="invitation_expired")
     with transaction.atomic():
         subscription = subscription_locked(org)  # serializes seat changes for the org
-        _require_open(subscription)  # under the lock that closing the account takes
+        capability_require(subscription.status, "add_members")  # under the lock that closing the account takes
         claimed = Invitation.objects.filter(pk=invitation.pk, status=InvitationStatus.PENDING).update(
             status=InvitationStatus.ACCEPTED, responded_at=now
         )

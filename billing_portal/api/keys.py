@@ -16,7 +16,7 @@ from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
 from billing_portal.core.db import server_cursor
 from billing_portal.core.errors import InvalidInput, NotAllowed
-from billing_portal.subscriptions.policy import capabilities
+from billing_portal.subscriptions.policy import capability_require
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -32,9 +32,7 @@ def api_key_create(
     *, org: Organization, name: str, kind: str, scopes: list[str], actor: Actor, may_grant_billing_write: bool
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
-    allowed = capabilities(org.subscription.status)
-    if not allowed.create_api_keys:
-        raise NotAllowed(allowed.blocked_reason)
+    capability_require(org.subscription.status, "create_api_keys")
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown or not scopes:
         problem = f"Unknown: {', '.join(unknown)}" if unknown else "Required."

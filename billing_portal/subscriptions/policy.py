@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from billing_portal.core.errors import NotAllowed
 from billing_portal.subscriptions.models import Status
 
 
@@ -17,6 +19,9 @@ class Capabilities:
     add_members: bool
     blocked_reason: str = ""
 
+
+# What capability_require checks: the actions a status may refuse with its reason.
+Gated = Literal["change_plan", "buy_credits", "create_api_keys", "add_members"]
 
 STATUS_CAPABILITIES: dict[str, Capabilities] = {
     Status.TRIALING: Capabilities(
@@ -55,3 +60,10 @@ STATUS_CAPABILITIES: dict[str, Capabilities] = {
 
 def capabilities(status: str) -> Capabilities:
     return STATUS_CAPABILITIES[status]
+
+
+def capability_require(status: str, name: Gated) -> None:
+    """NotAllowed, with the status's reason, unless an org in `status` may do `name`."""
+    allowed = capabilities(status)
+    if not getattr(allowed, name):
+        raise NotAllowed(allowed.blocked_reason or "This subscription cannot change.")

@@ -16,7 +16,7 @@ from billing_portal.core.errors import BillingError, Conflict, InvalidInput, Not
 from billing_portal.core.money import Money
 from billing_portal.payments.services import invoice_collect
 from billing_portal.subscriptions.periods import Period
-from billing_portal.subscriptions.policy import capabilities
+from billing_portal.subscriptions.policy import capability_require
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from invoices.services import LineSpec, invoice_issue, invoice_void
 from metering.models import CreditEntry, CreditPool, EntryKind, TopupPack, TopupPurchase
@@ -137,9 +137,7 @@ def credits_topup_purchase(
     if by.org_id != org.pk or not by.is_active or not permissions.can_change_billing(by):
         raise NotAllowed("Only the owner can buy credits.")
     subscription = org.subscription
-    allowed = capabilities(subscription.status)
-    if not allowed.buy_credits:
-        raise NotAllowed(allowed.blocked_reason)
+    capability_require(subscription.status, "buy_credits")
     price = pack.prices.filter(currency=subscription.currency).first() if pack.is_active else None
     if price is None:
         raise InvalidInput(

@@ -33,7 +33,7 @@ from billing_portal.payments.providers.base import (
 from billing_portal.payments.services import invoice_collect
 from billing_portal.subscriptions.models import SeatChange, Status, Subscription
 from billing_portal.subscriptions.periods import Period, period_containing
-from billing_portal.subscriptions.policy import capabilities
+from billing_portal.subscriptions.policy import capability_require
 from billing_portal.subscriptions.services.credits import after_plan_change
 from billing_portal.subscriptions.services.limits import members_over_limit, plan_limits_apply
 from billing_portal.subscriptions.services.payment_state import subscription_sync_payment_state
@@ -93,15 +93,10 @@ def _require_owner(by: Membership | None) -> None:
         raise NotAllowed("Only the owner can change the plan, the interval or cancel.")
 
 
-def _require_changeable(subscription: Subscription) -> None:
-    if not capabilities(subscription.status).change_plan:
-        raise NotAllowed(capabilities(subscription.status).blocked_reason or "This subscription cannot change.")
-
-
 def _validate_target(subscription: Subscription, plan: Plan, interval: str, *, self_serve: bool) -> None:
     if interval not in Interval.values:
         raise InvalidInput("Choose monthly or yearly billing.", fields={"interval": ["Choose month or year."]})
-    _require_changeable(subscription)
+    capability_require(subscription.status, "change_plan")
     if self_serve and plan.is_contact_sales:
         raise NotAllowed(f"{plan.name} is arranged with our sales team; contact sales to move to it.",
                          code="contact_sales")
@@ -354,7 +349,7 @@ def subscription_cancel(*, org: Organization, by: Membership | None, actor: Acto
     _require_owner(by)
     with transaction.atomic():
         subscription = subscription_locked(org)
-        _require_changeable(subscription)
+        capability_require(subscription.status, "change_plan")
         if plan_is_free(subscription.plan, subscription.currency):
             raise InvalidInput("The Free plan has nothing to cancel.", code="no_change")
         if subscription.cancel_at_period_end and subscription.scheduled_plan is None:  # asked before: nothing new
