@@ -25,6 +25,7 @@ PREFIXES = {
     "prices": "price",
     "checkout/sessions": "cs",
     "subscription_schedules": "sub_sched",
+    "payment_intents": "pi",
 }
 
 
@@ -225,6 +226,17 @@ class FakeStripe:
             "created": int(time.time()),
             "metadata": params.get("metadata", {}),
         }
+        if collection == "payment_intents":  # confirmed at once; a test makes a card decline with `fail`
+            return {
+                **base,
+                "object": "payment_intent",
+                "id": self.new_id("pi"),
+                "status": "succeeded",
+                "amount": int(params["amount"]),
+                "currency": params["currency"],
+                "customer": params.get("customer"),
+                "payment_method": params.get("payment_method"),
+            }
         if collection == "customers":
             return {
                 **base,

@@ -1,12 +1,16 @@
-"""What the owner's plan changes send Stripe: a key per change of state, nothing beyond the confirmed price,
-and an upgrade that keeps a canceling subscription."""
+"""What the owner's changes send Stripe: a key per change of state, nothing beyond the confirmed price, an
+upgrade that keeps a canceling subscription, and top-ups charged to the saved card."""
 
 import pytest
 
+from accounts.models import Organization
 from billing_portal.audit.services import Actor
 from billing_portal.catalog.models import Plan
 from billing_portal.core.errors import Conflict
 from billing_portal.core.money import Money
+from billing_portal.payments.models import Charge
+from billing_portal.payments.refunds import charge_refund
+from billing_portal.payments.stripe_customers import payment_method_adopt
 from billing_portal.subscriptions.models import Subscription
 from billing_portal.subscriptions.services.changes import (
     subscription_cancel,
@@ -14,6 +18,9 @@ from billing_portal.subscriptions.services.changes import (
     subscription_preview_change,
     subscription_undo_scheduled_change,
 )
+from metering.models import TopupPack
+from metering.selectors import credit_balance
+from metering.services import credits_topup_purchase
 from tests.subscriptions.helpers import owner
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +78,24 @@ def test_an_upgrade_while_canceling_keeps_the_subscription(fake_stripe, billed):
     update = fake_stripe.calls("POST", SUBSCRIPTION)[-1]
     assert any(key.startswith("items") for key in update.params)  # the upgrade itself
     assert update.params["cancel_at_period_end"] == "false"
+
+
+def test_an_owner_with_a_stripe_card_buys_a_top_up_and_staff_can_refund_it(fake_stripe, team, org):
+    customer = team()["customer"]
+    fake_stripe.put({"id": "pm_card", "object": "payment_method", "type": "card", "customer": customer,
+                     "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2031},
+                     "livemode": False, "created": 1, "metadata": {}, "billing_details": {}})  # fmt: skip
+    payment_method_adopt(org=org, payment_method_id="pm_card", actor=ACTOR)
+    pack = TopupPack.objects.get(code="credits-1k")
+    invoice = credits_topup_purchase(org=Organization.objects.get(pk=org.pk), pack=pack, by=owner(org), actor=ACTOR)
+    assert invoice.status == "paid" and credit_balance(org=org).topups == 1_000
+    [intent] = fake_stripe.calls("POST", "/v1/payment_intents")
+    assert (intent.params["customer"], intent.params["payment_method"], intent.params["amount"]) == (
+        customer, "pm_card", str(invoice.total))
+    charge = Charge.objects.get(invoice=invoice)
+    assert charge.provider == "stripe"
+    assert fake_stripe.objects[charge.provider_reference]["object"] == "payment_intent"  # refunds name it
+    charge_refund(charge=charge, amount=Money(invoice.total, "USD"), reason="Bought by mistake", actor=ACTOR,
+                  idempotency_key="refund:topup")  # fmt: skip
+    [refund] = fake_stripe.calls("POST", "/v1/refunds")
+    assert refund.params["payment_intent"] == charge.provider_reference

@@ -312,7 +312,31 @@ def test_a_declined_card_is_a_failed_charge_and_nothing_else(fake_stripe, org):
     )
     result = charge(org)
     assert (result.succeeded, result.failure_code) == (False, "card_declined")
-    assert charge(org, invoice_reference="").failure_code == "not_supported"
+    assert charge(org, invoice_reference="").failure_code == "no_payment_method"  # a portal invoice, no card
+
+
+def test_a_portal_invoice_is_charged_to_the_saved_card_with_a_payment_intent(fake_stripe, org):
+    customer = stripe_customer_ensure(org)
+    card = PaymentMethodRef(stripe_payment_method_id="pm_card")
+    request = ChargeRequest(org_id=org.pk, amount=Money(1_000, "JPY"), description="1,000 credits",
+                            idempotency_key="invoice:12:attempt:1", payment_method=card, on_session=True)  # fmt: skip
+    result = get_provider().charge(request)
+    [call] = fake_stripe.calls("POST", "/v1/payment_intents")
+    assert call.params == {
+        "amount": "1000",  # minor units; yen have none
+        "currency": "jpy",
+        "customer": customer,
+        "payment_method": "pm_card",
+        "payment_method_types": ["card"],
+        "confirm": "true",
+        "off_session": "false",
+        "description": "1,000 credits",
+    }
+    assert call.idempotency_key == "invoice:12:attempt:1"
+    assert result.succeeded and result.reference.startswith("pi_")
+    fake_stripe.fail("POST", "/v1/payment_intents", 402, "card_declined", "Your card was declined.", "card_error")
+    declined = get_provider().charge(request)
+    assert (declined.succeeded, declined.failure_code) == (False, "card_declined")
 
 
 def test_stripe_outages_are_provider_unavailable(fake_stripe, team, org):

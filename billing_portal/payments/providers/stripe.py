@@ -9,6 +9,8 @@ Decisions:
 - While a schedule is attached, seat changes rewrite its phases (so the next phase keeps the new seat count),
   and cancelling or upgrading releases it first: a cancellation or an upgrade replaces a scheduled downgrade.
 - `charge` pays an open Stripe invoice (`ChargeRequest.invoice_reference`); Stripe collects renewals itself.
+  The portal's own invoices (top-ups, an Enterprise assignment) are charged to the saved card with a
+  PaymentIntent, whose id is the charge's reference (refunds name it).
 """
 
 from __future__ import annotations
@@ -110,11 +112,7 @@ class StripeProvider:
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         if not request.invoice_reference:
-            return ChargeResult(
-                succeeded=False,
-                failure_code="not_supported",
-                failure_message="Stripe collects this subscription itself; pay its Stripe invoice.",
-            )
+            return self._card_charge(request)
         try:
             status = stripe_adapter.invoice_pay(
                 invoice_id=request.invoice_reference,
@@ -131,6 +129,34 @@ class StripeProvider:
         paid = status == "paid"
         return ChargeResult(
             succeeded=paid, reference=request.invoice_reference, failure_code="" if paid else status
+        )
+
+    def _card_charge(self, request: ChargeRequest) -> ChargeResult:
+        customer_id = stripe_customer_id(Organization.objects.get(pk=request.org_id))
+        card = request.payment_method.stripe_payment_method_id
+        if not customer_id or not card:
+            return ChargeResult(
+                succeeded=False, failure_code="no_payment_method", failure_message="Add a card in Stripe first."
+            )
+        try:
+            intent_id, status = stripe_adapter.payment_intent_charge(
+                customer_id=customer_id,
+                payment_method_id=card,
+                amount=request.amount.amount,
+                currency=request.amount.currency,
+                description=request.description,
+                off_session=not request.on_session,
+                idempotency_key=request.idempotency_key,
+            )
+        except PaymentDeclined as declined:
+            return ChargeResult(succeeded=False, failure_code=declined.code, failure_message=declined.message)
+        if status == "succeeded":
+            return ChargeResult(succeeded=True, reference=intent_id)
+        return ChargeResult(  # e.g. requires_action: the bank wants the cardholder, who is not here to answer
+            succeeded=False,
+            reference=intent_id,
+            failure_code=status,
+            failure_message="The card needs the cardholder's confirmation; pay with another card.",
         )
 
     def refund(self, request: RefundRequest) -> RefundResult:
