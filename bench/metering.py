@@ -8,10 +8,12 @@ Measures, under the same concurrency and the same gunicorn: (a) a bare Django vi
 endpoint with 1,000-event batches; and, as a reference, the floor: b's own API stack (key, scope, rate limit,
 parsing, answer) without recording the event. Prints events/s and p50/p99 latency, the ratios b/a, the CPU time
 one request costs the web workers, PostgreSQL, Redis and the load's clients (all share the machine's cores), and
-how many SQL statements one event costs. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/bp_bench) is
-created and migrated if needed. The cache (the API throttle's) is Redis as deployed: REDIS_URL, else a Redis
-on 127.0.0.1:6379 if one answers (database 3), else the file cache. Clients make their request bodies before
-the clock starts; every request opens its own connection, for both sides; a, the floor and b alternate in slices.
+how many SQL statements one event costs. DATABASE_URL is created and migrated if needed; without it, the
+benchmark's own postgres://postgres@127.0.0.1:5432/bp_bench is made afresh for each run (its tables grow by
+hundreds of thousands of events a run, which slowed later runs' batches by a third). The cache (the API
+throttle's) is Redis as deployed: REDIS_URL, else a Redis on 127.0.0.1:6379 if one answers (database 3), else
+the file cache. Clients make their request bodies before the clock starts; every request opens its own
+connection, for both sides; a, the floor and b alternate in slices.
 Exits 1 when a target is missed: throughput b/a >= 0.7, p99 b <= 1.5 x p99 a, batch >= 20,000 events/s.
 """
 
@@ -34,6 +36,7 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+OWN_DATABASE = "DATABASE_URL" not in os.environ  # only the benchmark's own database is ever dropped
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bp_bench")
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.metering_settings"
 HOST, PORT = "127.0.0.1", 8765
@@ -63,6 +66,8 @@ def database_create() -> None:
     name = url.path.lstrip("/")
     admin = url._replace(path="/postgres").geturl()
     with psycopg.connect(admin, autocommit=True) as conn:
+        if OWN_DATABASE:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
 
