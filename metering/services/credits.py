@@ -143,15 +143,17 @@ def credits_topup_purchase(
         raise InvalidInput(
             f"The {pack.name} pack is not sold in {subscription.currency}.", code="pack_unavailable"
         )
-    if request_key is not None and TopupPurchase.objects.filter(request_key=request_key).exists():
-        return _topup_repeated(org, pack, request_key)
+    repeated = _topup_repeated(org, pack, request_key)
+    if repeated is not None:
+        return repeated
     now = clock.now(org=org)
     try:
         invoice = _topup_invoice(org, pack, price.amount, by, actor, request_key, now)
     except IntegrityError:
-        if request_key is None or not TopupPurchase.objects.filter(request_key=request_key).exists():
+        repeated = _topup_repeated(org, pack, request_key)  # submitted twice at once: the other one is paying
+        if repeated is None:
             raise
-        return _topup_repeated(org, pack, request_key)  # submitted twice at once: the other one is paying
+        return repeated
     result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
     invoice.refresh_from_db()
     if invoice.status != InvoiceStatus.PAID:
@@ -161,9 +163,16 @@ def credits_topup_purchase(
     return invoice
 
 
-def _topup_repeated(org: Organization, pack: TopupPack, request_key: UUID) -> Invoice:
-    """What a second submission of a purchase form gets: the first one's outcome, nothing charged."""
-    purchase = TopupPurchase.objects.select_related("invoice").get(request_key=request_key)
+def _topup_repeated(org: Organization, pack: TopupPack, request_key: UUID | None) -> Invoice | None:
+    """What a second submission of a purchase form gets: the first one's outcome, nothing charged (None: the
+    form's first submission)."""
+    purchase = (
+        TopupPurchase.objects.select_related("invoice").filter(request_key=request_key).first()
+        if request_key is not None
+        else None
+    )
+    if purchase is None:
+        return None
     if purchase.org_id != org.pk or purchase.pack_id != pack.pk:
         raise Conflict("This form was already used for another purchase; reload the page to buy again.")
     if purchase.invoice.status == InvoiceStatus.PAID:

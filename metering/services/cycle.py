@@ -95,11 +95,12 @@ def _pools_roll(
     at: datetime,
     actor: Actor,
     member_ids: Iterable[int],
+    active: set[int],
 ) -> None:
-    """Roll every pool of the org into the window and create the pools the plan needs that don't exist yet."""
+    """Roll every pool of the org into the window and create the pools the plan needs that don't exist yet
+    (`member_ids`' on per-member plans); `active` are the org's current members."""
     pools = _pools_locked(org)
     by_member = {pool.member_id: pool for pool in pools}
-    active = _active_member_ids(org)
     wanted: list[int | None] = [None] if entitlements.pooled_credits else list(member_ids)
     for member_id in wanted:
         if member_id not in by_member:
@@ -141,7 +142,8 @@ def credits_cycle_reset(*, org: Organization, actor: Actor, at: datetime | None 
             return False
         entitlements = entitlements_for(plan=subscription.plan, org=org)
         counters_open(org=org, window=window, entitlements=entitlements)
-        _pools_roll(org, subscription, entitlements, window, at, actor, _active_member_ids(org))
+        active = _active_member_ids(org)
+        _pools_roll(org, subscription, entitlements, window, at, actor, active, active)
         UsageWindow.objects.filter(pk=row.pk).update(
             window_start=window.start, window_end=window.end, reset_at=at
         )
@@ -167,7 +169,7 @@ def credits_pools_ready(*, org: Organization, member_ids: Iterable[int], actor: 
         _window_locked(org, window, at)
         entitlements = entitlements_for(plan=subscription.plan, org=org)
         counters_open(org=org, window=window, entitlements=entitlements)
-        _pools_roll(org, subscription, entitlements, window, at, actor, member_ids)
+        _pools_roll(org, subscription, entitlements, window, at, actor, member_ids, _active_member_ids(org))
 
 
 def _forfeit(pool: CreditPool, *, at: datetime, actor: Actor, reason: str) -> list[CreditEntry]:
@@ -223,7 +225,7 @@ def credits_reseed_allotment(*, org: Organization, actor: Actor, reason: str) ->
         entitlements = entitlements_for(plan=subscription.plan, org=org)
         usage_limits_refresh(org=org, window=window, entitlements=entitlements)
         active = _active_member_ids(org)
-        _pools_roll(org, subscription, entitlements, window, at, actor, active)
+        _pools_roll(org, subscription, entitlements, window, at, actor, active, active)
         pools = _pools_locked(org)
         org_pool = next((pool for pool in pools if pool.member_id is None), None)
         moved_topups = 0
