@@ -5,8 +5,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.models import Membership, Organization, User
+from accounts.models import InvitationStatus, Membership, Organization, Role, User
+from accounts.services import invitation_accept, invitation_create
 from billing_portal.audit.models import AuditEntry
+from billing_portal.core.errors import BillingError
 from billing_portal.payments.models import TestCard
 from billing_portal.payments.services import payment_method_add_test_card
 from billing_portal.subscriptions.models import Status
@@ -87,6 +89,18 @@ def test_closure_stops_billing_and_purges_after_30_days():
     assert Invoice.objects.filter(org=org).count() == 1  # the first Team invoice is kept
     assert list(AuditEntry.objects.filter(org=org, action__startswith="org.").values_list("action", flat=True)) == [
         "org.purged", "org.closure_requested", "org.created"]
+
+
+def test_closure_revokes_pending_invitations_and_audits_each():
+    org = make_org(plan="team", clock_at=JAN10)
+    invitation, token = invitation_create(org=org, email="late@example.com", role=Role.MEMBER, by=owner(org))
+    org_request_closure(org=org, by=owner(org), actor=ACTOR, reason="Moving on")
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.REVOKED
+    assert AuditEntry.objects.filter(org=org, action="invitation.revoked", reason="Account closure").count() == 1
+    with pytest.raises(BillingError):
+        invitation_accept(token=token, user=User.objects.create_user(email="late@example.com", password="x-pass-1"))
+    assert Membership.objects.filter(org=org).count() == 1
 
 
 def test_a_closed_account_stays_closed_when_its_past_due_invoice_runs_out_of_retries():

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from accounts.models import Membership, Organization, Role, User
+from accounts.models import Invitation, InvitationStatus, Membership, Organization, Role, User
 from billing_portal.api.models import ApiKey
 from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core import clock
@@ -66,6 +66,12 @@ def org_request_closure(*, org: Organization, by: Membership, actor: Actor, reas
             ApiKey.objects.filter(pk=key.pk).update(revoked_at=now)
             audit_record(org=org, actor=actor, action="api_key.revoked", target=key,
                          after={"prefix": key.prefix}, reason="Account closure")
+        # Nobody can join a closed account: its pending invitations go with it, so none stays listed or mailed.
+        for invitation in Invitation.objects.select_for_update().filter(org=org, status=InvitationStatus.PENDING):
+            Invitation.objects.filter(pk=invitation.pk).update(status=InvitationStatus.REVOKED, responded_at=now)
+            audit_record(org=org, actor=actor, action="invitation.revoked", target=invitation,
+                         before={"status": InvitationStatus.PENDING}, after={"status": InvitationStatus.REVOKED},
+                         reason="Account closure")
         audit_record(org=org, actor=actor, action="org.closure_requested", target=org,
                      before={"status": before}, after={"status": Status.CANCELED, "purge_after": now + PURGE_AFTER},
                      reason=reason)
