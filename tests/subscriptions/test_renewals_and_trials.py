@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 
 from accounts import services as accounts
+from billing_portal.core.models import TestClock
 from billing_portal.payments.models import Charge, TestCard
 from billing_portal.payments.services import payment_method_add_test_card
 from billing_portal.subscriptions.jobs import run_due_jobs, run_job
@@ -76,6 +77,21 @@ def test_renewal_bills_seat_changes_prorated_to_the_day():
     ]
     assert renewal.total == 4_900 + 2_400 + 1_626 - 619
     assert second.removed_at is None
+
+
+@pytest.mark.django_db
+def test_a_seat_added_after_the_period_end_but_before_the_renewal_job_is_not_prorated_into_a_credit():
+    org = make_org(plan="team", clock_at=JAN10)
+    late = FEB10 + timedelta(days=2)
+    TestClock.objects.filter(pk=org.test_clock_id).update(frozen_time=late)  # the renewal job has not run yet
+    add_member(org)
+    org = advance(org, late + timedelta(minutes=1))
+    renewal = Invoice.objects.get(org=org, kind=InvoiceKind.RENEWAL)
+    # The new period bills both seats in full; the two days past the old period owe nothing and credit nothing.
+    assert list(renewal.lines.values_list("kind", "quantity", "amount")) == [
+        (LineKind.PLAN, 1, 4_900),
+        (LineKind.SEATS, 2, 2_400),
+    ]
 
 
 @pytest.mark.django_db

@@ -58,8 +58,11 @@ def billed_seat_price(subscription: Subscription) -> Money:
 
 
 def _days(period: Period, day: date, tz: tzinfo) -> tuple[int, int]:
+    """Days of the period left from `day` on, and the period's days. A change made after the period end (the
+    renewal job has not run yet) has none left: the renewal bills the new quantity for the whole next period."""
     end_day = period.end.astimezone(tz).date()
-    return (end_day - day).days, (end_day - period.start.astimezone(tz).date()).days
+    total = (end_day - period.start.astimezone(tz).date()).days
+    return min(max((end_day - day).days, 0), total), total
 
 
 def seat_day_proration(seat_price: Money, period: Period, day: date, tz: tzinfo, seats: int = 1) -> Money:
@@ -82,6 +85,8 @@ def seat_proration_lines(changes: Iterable[SeatChange], tz: tzinfo) -> list[Line
             continue
         period = Period(period_start, period_end)
         remaining_days, total_days = _days(period, day, tz)
+        if remaining_days == 0:
+            continue
         amount = seat_day_proration(Money(seat_price, currency), period, day, tz, seats=delta)
         seats = f"{abs(delta)} seat{'s' if abs(delta) != 1 else ''}"
         verb = "added" if delta > 0 else "removed"
