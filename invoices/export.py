@@ -36,7 +36,8 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def month_from_string(value: str) -> tuple[int, int]:
     """"2026-03" -> (2026, 3)."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
-    if match is None or not 1 <= int(match[2]) <= 12:
+    # Years 1 to 9998: the month after the last one must still be a date.
+    if match is None or not 1 <= int(match[1]) < 9999 or not 1 <= int(match[2]) <= 12:
         message = f"{value!r} is not a month; use YYYY-MM, e.g. 2026-03."
         raise InvalidInput(message, fields={"month": [message]})
     return int(match[1]), int(match[2])

@@ -158,6 +158,9 @@ class Invoice(models.Model):
 
     @property
     def amount_due(self) -> Money:
+        """What the customer still owes: nothing on a voided invoice (an uncollectible one may still be paid)."""
+        if self.status == InvoiceStatus.VOID:
+            return Money.zero(self.currency)
         return Money(max(self.total - self.amount_paid, 0), self.currency)
 
     def money(self, field: str) -> Money:

@@ -185,23 +185,30 @@ def invoice_record_payment(*, invoice: Invoice, amount: Money, actor: Actor, ref
     return invoice
 
 
-def invoice_record_failure(*, invoice: Invoice, actor: Actor, code: str, message: str) -> Invoice:
-    """A failed attempt: the invoice is past due, with the next retry scheduled while retries remain."""
+def invoice_record_failure(
+    *, invoice: Invoice, actor: Actor, code: str, message: str, on_session: bool = False
+) -> Invoice:
+    """A failed attempt: the invoice is past due, with the next retry scheduled while retries remain.
+
+    The first failure starts the retry schedule and only the scheduled retries move it on: the owner's own
+    attempts in between (pay now, a new card) are recorded but use up no retry, so they can neither hasten the
+    write-off nor leave the invoice past due with no retry to come.
+    """
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status not in UNPAID_STATUSES:
             raise Conflict(f"Invoice {invoice} is not awaiting payment.")
         before = invoice.status
-        now = clock.now(org=invoice.org)
-        invoice.attempt_count += 1
-        invoice.status = InvoiceStatus.PAST_DUE
-        retry_index = invoice.attempt_count - 1
-        invoice.next_payment_attempt_at = (
-            now + RETRY_SCHEDULE[retry_index] if retry_index < len(RETRY_SCHEDULE) else None
-        )
-        invoice.save()
+        if not (on_session and before == InvoiceStatus.PAST_DUE):
+            invoice.attempt_count += 1
+            invoice.status = InvoiceStatus.PAST_DUE
+            retry_index = invoice.attempt_count - 1
+            invoice.next_payment_attempt_at = (
+                clock.now(org=invoice.org) + RETRY_SCHEDULE[retry_index] if retry_index < len(RETRY_SCHEDULE) else None
+            )
+            invoice.save()
         invoice_event_record(invoice, InvoiceEventKind.PAYMENT_FAILED, actor, code=code, message=message,
-               attempt=invoice.attempt_count)
+                             attempt=invoice.attempt_count, on_session=on_session)
         if before != InvoiceStatus.PAST_DUE:
             audit_record(org=invoice.org, actor=actor, action="invoice.past_due", target=invoice,
                          before={"status": before}, after={"status": invoice.status}, reason=message)

@@ -121,6 +121,6 @@ def invoice_collect(*, invoice: Invoice, actor: Actor, on_session: bool = False)
             invoice_record_payment(invoice=invoice, amount=amount, actor=actor, reference=result.reference)
         else:
             invoice_record_failure(invoice=invoice, actor=actor, code=result.failure_code,
-                                   message=result.failure_message)
+                                   message=result.failure_message, on_session=on_session)
     return result
 

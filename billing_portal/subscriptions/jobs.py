@@ -10,7 +10,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
@@ -29,6 +29,7 @@ from billing_portal.subscriptions.services.renewal import (
 )
 from invoices.jobs import invoice_pdf_catch_up, invoices_pdf_pending
 from invoices.models import Invoice, InvoiceStatus
+from metering.models import UsageWindow
 from metering.selectors import orgs_due_for_cycle_reset
 from metering.services import credits_cycle_reset
 from metering.tasks import credit_alert_email, credit_alerts_unsent
@@ -104,6 +105,23 @@ JOBS: dict[str, Job] = {
     ]
 }
 CATCH_UP_JOBS = {"invoice_pdfs", "credit_alert_emails"}
+
+
+def next_due_times(org: Organization) -> list[datetime]:
+    """The moments the org's period jobs fall due (trial warning and end, renewal, credit window end, payment
+    retries, purge), read loosely: a moment when nothing turns out due only costs a round of idle jobs."""
+    subscription = Subscription.objects.filter(org=org).values("trial_end", "current_period_end").first() or {}
+    trial_end = subscription.get("trial_end")
+    times = [
+        trial_end - TRIAL_WARNING_LEAD if trial_end else None,
+        trial_end,
+        subscription.get("current_period_end"),
+        UsageWindow.objects.filter(org=org).values_list("window_end", flat=True).first(),
+        org.closure_requested_at + PURGE_AFTER if org.closure_requested_at else None,
+        *Invoice.objects.filter(org=org, status=InvoiceStatus.PAST_DUE).values_list("next_payment_attempt_at",
+                                                                                      flat=True),
+    ]
+    return [time for time in times if time is not None]
 
 
 def run_job(name: str, *, org: Organization | None = None) -> JobExecution:

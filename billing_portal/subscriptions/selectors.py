@@ -32,10 +32,12 @@ class NextCharge:
 
 def next_charge(subscription: Subscription) -> NextCharge | None:
     """The next scheduled charge (before tax and seat prorations), or None when nothing will be charged."""
+    if subscription.cancel_at_period_end:  # a canceled trial ends on Free too: nothing is charged
+        return None
     if subscription.status == Status.TRIALING:
         return NextCharge(subscription.period.end, subscription.recurring_price(),
                           f"{subscription.plan.name} after the trial")
-    if subscription.status not in (Status.ACTIVE, Status.PAST_DUE) or subscription.cancel_at_period_end:
+    if subscription.status not in (Status.ACTIVE, Status.PAST_DUE):
         return None
     plan, interval = subscription.plan, subscription.interval
     if subscription.scheduled_plan is not None:

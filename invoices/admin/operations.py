@@ -8,8 +8,9 @@ from django import forms
 
 from billing_portal.audit.services import Actor
 from billing_portal.core.admin import Operation, OperationForm
+from billing_portal.subscriptions.services.dunning import invoice_void_unpaid
 from invoices.models import UNPAID_STATUSES, Invoice
-from invoices.services import invoice_pdf_refresh, invoice_send, invoice_void
+from invoices.services import invoice_pdf_refresh, invoice_send
 
 
 class InvoiceForm(OperationForm):
@@ -38,7 +39,7 @@ class VoidForm(InvoiceForm):
         return super().clean()
 
     def run(self, actor: Actor) -> str:
-        invoice = invoice_void(invoice=self.obj, actor=actor, reason=self.cleaned_data["reason"])
+        invoice = invoice_void_unpaid(invoice=self.obj, actor=actor, reason=self.cleaned_data["reason"])
         return f"{invoice} is void; nothing more is collected on it."
 
 

@@ -193,6 +193,9 @@ def test_concurrent_joins_keep_seats_exact_and_respect_the_member_limit():
 def test_a_late_trial_reminder_is_not_sent_once_the_trial_has_ended():
     org = make_org(plan="pro", trial=True, clock_at=JAN10)  # ends Jan 24, no card
     mail.outbox.clear()
-    org = advance(org, JAN10 + timedelta(days=20))  # beat was down: every job runs late, at once
+    # Beat was down: the clock passed the reminder and the trial's end, and every job then runs late, at once.
+    TestClock.objects.filter(pk=org.test_clock_id).update(frozen_time=JAN10 + timedelta(days=20))
+    run_due_jobs(org=org)
+    org.subscription.refresh_from_db()
     assert org.subscription.status == Status.PAUSED
     assert [message.subject for message in mail.outbox] == ["Your Pro trial for Acme has ended"]

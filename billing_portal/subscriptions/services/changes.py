@@ -402,8 +402,8 @@ def negotiated_terms_drop(subscription: Subscription) -> None:
 
 def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, reason: str) -> bool:
     """Move to Free now, resetting on the sign-up day of month; returns whether it moved: a closed account
-    (canceled) stays closed. Call with the subscription locked."""
-    if subscription.status == Status.CANCELED:
+    (canceled) stays closed, and an org on Free already stays as it is. Call with the subscription locked."""
+    if subscription.status == Status.CANCELED or subscription.plan_id == free_plan().pk:
         return False
     org = subscription.org
     before = {"plan": subscription.plan.code, "interval": subscription.interval, "status": subscription.status}

@@ -10,11 +10,13 @@ from accounts.models import Organization
 from billing_portal.audit.services import Actor, audit_record
 from billing_portal.core.errors import InvalidInput
 from billing_portal.core.models import TestClock
-from billing_portal.subscriptions.jobs import run_due_jobs
+from billing_portal.subscriptions.jobs import next_due_times, run_due_jobs
 from billing_portal.subscriptions.models import JobExecution
 
 
 def org_clock_advance(*, org: Organization, to: datetime, actor: Actor) -> list[JobExecution]:
+    """Move the clock to `to`, stopping at every moment a job falls due on the way, as Stripe's test clocks do:
+    months in one move then renew, retry and date each invoice as the days passing one by one would."""
     if org.test_clock_id is None:
         raise InvalidInput(f"{org.slug} has no test clock.", code="no_test_clock")
     if to.tzinfo is None:
@@ -23,11 +25,15 @@ def org_clock_advance(*, org: Organization, to: datetime, actor: Actor) -> list[
         clock = TestClock.objects.select_for_update().get(pk=org.test_clock_id)
         if to < clock.frozen_time:
             raise InvalidInput("A test clock only moves forward.", fields={"to": ["Earlier than the clock."]})
-        before = clock.frozen_time
-        clock.frozen_time = to
-        clock.save(update_fields=["frozen_time"])
         audit_record(org=org, actor=actor, action="test_clock.advanced", target=clock,
-                     before={"frozen_time": before}, after={"frozen_time": to})
-    org.refresh_from_db()
-    org.test_clock.refresh_from_db()
-    return run_due_jobs(org=org)
+                     before={"frozen_time": clock.frozen_time}, after={"frozen_time": to})
+    executions: list[JobExecution] = []
+    at = clock.frozen_time
+    while True:
+        at = min((due for due in next_due_times(org) if at < due < to), default=to)
+        TestClock.objects.filter(pk=org.test_clock_id, frozen_time__lt=at).update(frozen_time=at)
+        org.refresh_from_db()
+        org.test_clock.refresh_from_db()
+        executions += run_due_jobs(org=org)
+        if at == to:
+            return executions

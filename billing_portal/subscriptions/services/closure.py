@@ -33,10 +33,12 @@ KEPT_ON_PURGE = {"invoices.invoice", "payments.charge", "payments.stripeeventrec
 
 def _purgeable(org: Organization) -> list[tuple[type[Model], str]]:
     """Every model that belongs to an org and is not kept, referencing models first so nothing is protected."""
+    # Hidden relations too: a ForeignKey with related_name="+" still points at the org.
     owned = {
         relation.related_model: relation.field.name
-        for relation in org._meta.related_objects
-        if relation.on_delete.__name__ == "CASCADE" and relation.related_model._meta.label_lower not in KEPT_ON_PURGE
+        for relation in org._meta.get_fields(include_hidden=True)
+        if relation.auto_created and not relation.concrete and relation.on_delete.__name__ == "CASCADE"
+        and relation.related_model._meta.label_lower not in KEPT_ON_PURGE
     }
     order: TopologicalSorter[type[Model]] = TopologicalSorter()
     for model in owned:

@@ -19,7 +19,7 @@ from billing_portal.subscriptions.services.payment_state import (
 from billing_portal.subscriptions.services.renewal import job_claim, subscription_resume_with_payment
 from billing_portal.subscriptions.services.seats import subscription_locked
 from invoices.models import Invoice, InvoiceStatus
-from invoices.services import invoice_mark_uncollectible
+from invoices.services import invoice_mark_uncollectible, invoice_void
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -47,11 +47,16 @@ def invoice_retry_payment(*, invoice_id: int, actor: Actor) -> str:
 
 
 def _retries_exhausted(invoice: Invoice, actor: Actor) -> None:
-    """The last retry failed: the invoice is written off and the org moves to Free (its data is kept)."""
+    """The last retry failed: the invoice is written off, and the org moves to Free (its data is kept) if the
+    invoice was for the period it is in: one for a period since replaced (an upgrade paid since, a later renewal)
+    takes nothing away from what was paid."""
     invoice_mark_uncollectible(invoice=invoice, actor=actor, reason="Every payment retry failed")
     if invoice.kind in SUBSCRIPTION_INVOICE_KINDS:
         subscription = subscription_locked(invoice.org)
-        if subscription_switch_to_free(subscription=subscription, actor=actor, reason="Unpaid after every retry"):
+        if (invoice.period_start, invoice.period_end) != (subscription.current_period_start,
+                                                          subscription.current_period_end):
+            subscription_sync_payment_state(org=invoice.org, actor=actor)
+        elif subscription_switch_to_free(subscription=subscription, actor=actor, reason="Unpaid after every retry"):
             notify_owner(invoice.org, "moved_to_free_unpaid", invoice=invoice)
 
 
@@ -61,3 +66,12 @@ def subscription_payment_method_added(*, org: Organization, actor: Actor) -> Non
         invoice_collect(invoice=invoice, actor=actor, on_session=True)
     subscription_sync_payment_state(org=org, actor=actor)
     subscription_resume_with_payment(org_id=org.pk, actor=actor)
+
+
+def invoice_void_unpaid(*, invoice: Invoice, actor: Actor, reason: str) -> Invoice:
+    """Staff void an unpaid invoice: nothing more is collected, and a subscription that was past due for it alone
+    is in good standing again."""
+    with transaction.atomic():
+        invoice = invoice_void(invoice=invoice, actor=actor, reason=reason)
+        subscription_sync_payment_state(org=invoice.org, actor=actor)
+    return invoice

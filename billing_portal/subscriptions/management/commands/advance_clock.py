@@ -1,5 +1,5 @@
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -33,7 +33,9 @@ class Command(BaseCommand):
         else:
             if not 0 <= options["days"] <= MAX_DAYS:
                 raise CommandError(f"--days must be 0 to {MAX_DAYS:,}.")
-            to = instant_checked(org.test_clock.frozen_time + timedelta(days=options["days"]), "--days")
+            # Days on the org's calendar: across a DST change a day is 23 or 25 hours, and renewals keep the hour.
+            local = org.test_clock.frozen_time.astimezone(org.tz) + timedelta(days=options["days"])
+            to = instant_checked(local.astimezone(UTC), "--days")
         try:
             executions = org_clock_advance(org=org, to=to, actor=Actor.system("advance_clock"))
         except BillingError as error:
