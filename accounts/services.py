@@ -267,13 +267,16 @@ def membership_change_role(*, membership: Membership, role: str, by: Membership)
 
 
 def membership_set_billing_read(*, membership: Membership, allowed: bool, by: Membership) -> Membership:
-    if not permissions.can_act_on_member(by, membership):
-        raise NotAllowed("You cannot change this member's billing access.")
-    if membership.billing_read != allowed:
-        membership.billing_read = allowed
-        membership.save(update_fields=["billing_read"])
-        audit_record(org=membership.org, actor=Actor.for_user(by.user), action="membership.billing_read_changed",
-                     target=membership, before={"billing_read": not allowed}, after={"billing_read": allowed})
+    with transaction.atomic():
+        membership, by = _memberships_locked(membership, by)
+        if not by.is_active or not permissions.can_act_on_member(by, membership):
+            raise NotAllowed("You cannot change this member's billing access.")
+        if membership.billing_read != allowed:
+            membership.billing_read = allowed
+            membership.save(update_fields=["billing_read"])
+            audit_record(org=membership.org, actor=Actor.for_user(by.user),
+                         action="membership.billing_read_changed", target=membership,
+                         before={"billing_read": not allowed}, after={"billing_read": allowed})
     return membership
 
 

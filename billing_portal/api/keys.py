@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from django.db import router
+from django.db import router, transaction
 from django.db.models.query import get_related_populators
 
 from billing_portal.api.models import ApiKey, KeyKind, Scope
@@ -17,6 +17,7 @@ from billing_portal.core import clock
 from billing_portal.core.db import server_cursor
 from billing_portal.core.errors import InvalidInput, NotAllowed
 from billing_portal.subscriptions.policy import capability_require
+from billing_portal.subscriptions.services.seats import subscription_locked
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -32,7 +33,6 @@ def api_key_create(
     *, org: Organization, name: str, kind: str, scopes: list[str], actor: Actor, may_grant_billing_write: bool
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown once and never stored."""
-    capability_require(org.subscription.status, "create_api_keys")
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown or not scopes:
         problem = f"Unknown: {', '.join(unknown)}" if unknown else "Required."
@@ -42,18 +42,21 @@ def api_key_create(
     if Scope.BILLING_WRITE in scopes and not may_grant_billing_write:
         raise NotAllowed("Only the owner can grant the billing:write scope.")
     secret = f"bp_{kind}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(
-        org=org,
-        name=name[:100] or "API key",
-        kind=kind,
-        prefix=secret[:16],
-        key_hash=hash_key(secret),
-        scopes=sorted(set(scopes)),
-        created_by=actor.user,
-        created_at=clock.now(org=org),
-    )
-    audit_record(org=org, actor=actor, action="api_key.created", target=key,
-                 after={"prefix": key.prefix, "kind": kind, "scopes": key.scopes})
+    with transaction.atomic():
+        # Checked under the lock closure takes, which revokes every key: none is made just after that sweep.
+        capability_require(subscription_locked(org).status, "create_api_keys")
+        key = ApiKey.objects.create(
+            org=org,
+            name=name[:100] or "API key",
+            kind=kind,
+            prefix=secret[:16],
+            key_hash=hash_key(secret),
+            scopes=sorted(set(scopes)),
+            created_by=actor.user,
+            created_at=clock.now(org=org),
+        )
+        audit_record(org=org, actor=actor, action="api_key.created", target=key,
+                     after={"prefix": key.prefix, "kind": kind, "scopes": key.scopes})
     return key, secret
 
 

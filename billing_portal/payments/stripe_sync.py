@@ -129,7 +129,8 @@ def _values(subscription: Subscription, data: dict[str, Any]) -> dict[str, Any]:
     base = components.get(PriceComponent.BASE)
     seat = components.get(PriceComponent.SEAT)
     values: dict[str, Any] = {
-        "status": STATUS_FROM_STRIPE[data["status"]],
+        # A closed account stays closed while Stripe runs its subscription out to the period end.
+        "status": Status.CANCELED if subscription.status == Status.CANCELED else STATUS_FROM_STRIPE[data["status"]],
         "currency": str(data["currency"]).upper(),
         "trial_end": moment(data.get("trial_end")),
         "cancel_at_period_end": bool(data.get("cancel_at_period_end")),

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts import permissions
 from accounts.models import Membership
@@ -17,6 +17,7 @@ from billing_portal.core.money import Money
 from billing_portal.payments.services import invoice_collect
 from billing_portal.subscriptions.periods import Period
 from billing_portal.subscriptions.policy import capability_require
+from billing_portal.subscriptions.services.seats import subscription_locked
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 from invoices.services import LineSpec, invoice_issue, invoice_void
 from metering.models import CreditEntry, CreditPool, EntryKind, TopupPack, TopupPurchase
@@ -30,8 +31,11 @@ if TYPE_CHECKING:
 
 
 def _pool_locked(org: Organization, member: Membership | None, actor: Actor) -> CreditPool:
-    """The pool `member`'s credits live in on this plan (the org's on pooled plans), opened and locked."""
-    pooled = org.subscription.plan.pooled_credits
+    """The pool `member`'s credits live in on this plan (the org's on pooled plans), opened and locked.
+
+    The plan is read under the subscription's lock (taken first, as plan changes take it): read before, a change
+    to a pooled plan committing meanwhile would strand the credits in a member's pool that plan never spends."""
+    pooled = subscription_locked(org).plan.pooled_credits
     member_id = None if pooled or member is None else member.pk
     if not pooled and member_id is None:
         raise InvalidInput(
@@ -143,24 +147,23 @@ def credits_topup_purchase(
         raise InvalidInput(
             f"The {pack.name} pack is not sold in {subscription.currency}.", code="pack_unavailable"
         )
-    repeated = _topup_repeated(org, pack, request_key)
-    if repeated is not None:
-        return repeated
-    now = clock.now(org=org)
-    try:
-        invoice = _topup_invoice(org, pack, price.amount, by, actor, request_key, now)
-    except IntegrityError:
-        repeated = _topup_repeated(org, pack, request_key)  # submitted twice at once: the other one is paying
-        if repeated is None:
-            raise
-        return repeated
-    result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
-    invoice.refresh_from_db()
-    if invoice.status != InvoiceStatus.PAID:
+    with transaction.atomic():
+        # The whole purchase holds the subscription, as plan changes and closure do: a closure never lands
+        # between the invoice and its charge, and the same form submitted twice at once waits here, then finds
+        # the first one's outcome. Taken before the invoice-number row, as upgrades take it.
+        subscription = subscription_locked(org)
+        capability_require(subscription.status, "buy_credits")
+        repeated = _topup_repeated(org, pack, request_key)
+        if repeated is not None:
+            return repeated
+        invoice = _topup_invoice(org, pack, price.amount, by, actor, request_key, clock.now(org=org))
+        result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
+        invoice.refresh_from_db()
+        if invoice.status == InvoiceStatus.PAID:
+            credits_topup_fulfil(invoice=invoice, actor=actor)
+            return invoice
         invoice_void(invoice=invoice, actor=actor, reason=f"Top-up payment failed: {result.failure_code}")
-        raise PaymentFailed(result.failure_message or "The payment did not go through.")
-    credits_topup_fulfil(invoice=invoice, actor=actor)
-    return invoice
+    raise PaymentFailed(result.failure_message or "The payment did not go through.")
 
 
 def _topup_repeated(org: Organization, pack: TopupPack, request_key: UUID | None) -> Invoice | None:

@@ -55,6 +55,17 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def counter_lock_key(meter: str, subject: str) -> tuple[str, bool, str]:
+    """The one order every writer locks an org's counters in (the org's own first within a meter), or two
+    writers each holding one that the other wants deadlock. Python compares code points, as collation "C" does."""
+    return meter, subject != ORG_SUBJECT, subject
+
+
+def _counter_lock_order(alias: str) -> str:
+    collate = ' COLLATE "C"' if _postgres() else ""  # SQLite compares bytes already
+    return f"{alias}.meter{collate}, {alias}.subject <> '{ORG_SUBJECT}', {alias}.subject{collate}"
+
+
 def _marks(count: int) -> str:
     return ", ".join(["%s"] * count)
 
@@ -278,7 +289,7 @@ def hot_rows(
         "CAST(NULL AS bigint), CAST(NULL AS timestamp with time zone), CAST(NULL AS timestamp with time zone) "
         f"FROM (SELECT c.* FROM {COUNTERS} c JOIN w ON c.meter = w.meter AND c.subject = w.subject "
         "WHERE c.org_id = %s AND c.window_start = %s "
-        f"ORDER BY c.meter, c.subject <> '{ORG_SUBJECT}', c.subject{' FOR UPDATE OF c' if lock else ''}) c"
+        f"ORDER BY {_counter_lock_order('c')}{' FOR UPDATE OF c' if lock else ''}) c"
     )
     params += [org_id, _adapt(window_start)]
     if pools:

@@ -10,6 +10,7 @@ from billing_portal.catalog.selectors import Entitlements
 from billing_portal.subscriptions.periods import Period, usage_window
 from metering.models import UsageCap, UsageCounter
 from metering.models.usage import ORG_SUBJECT
+from metering.services.usage_sql import counter_lock_key
 
 if TYPE_CHECKING:
     from accounts.models import Organization
@@ -46,9 +47,9 @@ def _cap_counter(cap: UsageCap, window: Period, limit: int | None) -> UsageCount
 
 
 def counters_upsert_limits(counters: list[UsageCounter]) -> None:
-    """Create the counters or set their limits, keeping what was already counted."""
+    """Create the counters or set their limits, keeping what was already counted; rows in the lock order."""
     UsageCounter.objects.bulk_create(
-        counters,
+        sorted(counters, key=lambda counter: counter_lock_key(counter.meter, counter.subject)),
         update_conflicts=True,
         unique_fields=["org", "meter", "window_start", "subject"],
         update_fields=["quota", "hard_limit", "limits_set"],

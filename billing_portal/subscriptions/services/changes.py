@@ -216,6 +216,7 @@ def _change_locally(
     org = subscription.org
     with transaction.atomic():
         subscription = subscription_locked(org)
+        capability_require(subscription.status, "change_plan")  # again, under the lock: closed meanwhile?
         at = _check_quote_time(subscription, proration_at)
         if plan_is_free(plan, subscription.currency):
             subscription_switch_to_free(subscription=subscription, actor=actor, reason="Moved to Free")
@@ -324,6 +325,7 @@ def _change_with_provider(subscription: Subscription, plan: Plan, interval: str,
 def _schedule_change(subscription: Subscription, plan: Plan, interval: str, actor: Actor) -> ChangeOutcome:
     with transaction.atomic():
         subscription = subscription_locked(subscription.org)
+        capability_require(subscription.status, "change_plan")
         provider = get_provider()
         if provider.bills_subscriptions and subscription.stripe_subscription_id:
             billing = cast(SubscriptionBillingProvider, provider)
@@ -374,6 +376,7 @@ def subscription_undo_scheduled_change(*, org: Organization, by: Membership | No
     _require_owner(by)
     with transaction.atomic():
         subscription = subscription_locked(org)
+        capability_require(subscription.status, "change_plan")  # a closed account's cancel is for good
         if not subscription.has_scheduled_change:
             raise InvalidInput("There is no scheduled change to undo.", code="no_change")
         before = {"cancel_at_period_end": subscription.cancel_at_period_end,
@@ -432,6 +435,8 @@ def subscription_assign_enterprise(
     enterprise = Plan.objects.get(code="enterprise")
     with transaction.atomic():
         subscription = subscription_locked(org)
+        if subscription.status == Status.CANCELED:
+            raise NotAllowed("This account is closed; it cannot be put on Enterprise.")
         if {base_price.currency, seat_price.currency} != {subscription.currency}:
             raise InvalidInput(f"Prices must be in the org's currency, {subscription.currency}.")
         unknown = set(quotas) - set(Meter.objects.values_list("code", flat=True))

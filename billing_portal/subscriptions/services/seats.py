@@ -30,8 +30,11 @@ if TYPE_CHECKING:
 
 def subscriptions_for_update() -> QuerySet[Subscription]:
     """Subscriptions with their org and plan, locking only the subscription rows (every org on a plan shares that
-    plan's row) for the rest of the transaction."""
-    return Subscription.objects.select_for_update(of=("self",)).select_related("org", "plan")
+    plan's row) for the rest of the transaction.
+
+    The plan is read after the lock, not joined: a request that waited for the lock behind a plan change would
+    have PostgreSQL re-check the join against the old plan's row, and find no subscription at all."""
+    return Subscription.objects.select_for_update(of=("self",)).select_related("org").prefetch_related("plan")
 
 
 def subscription_locked(org: Organization) -> Subscription:
