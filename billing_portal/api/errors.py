@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,6 +28,9 @@ _CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
+_MAX_BODY_MB = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2**20
+
+
 def error_response(code: str, message: str, status_code: int, fields: dict[str, Any] | None = None) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
@@ -45,6 +49,11 @@ def _flatten(detail: Any) -> Any:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, BillingError):
         return error_response(exc.code, exc.message, exc.status, exc.fields)
+    if isinstance(exc, RecursionError):  # JSON nested near the parser's 1,024 levels, turned into text somewhere
+        return error_response("malformed_request", "The JSON nests too deeply.", status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        return error_response("request_too_large", f"The body is larger than {_MAX_BODY_MB} MB.",
+                              status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

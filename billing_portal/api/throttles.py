@@ -77,12 +77,12 @@ class PerKeyRateThrottle(SimpleRateThrottle):
                 return None
 
     def wait(self) -> float:
-        """Seconds until one more call fits, if none comes meanwhile; at most the window, after which every call
-        counted now has left it."""
+        """Seconds until one more call fits, if none comes meanwhile. It can pass the window: this window's calls
+        then still weigh on the sliding estimate, as the previous window's, until their share is small enough."""
         room = self.num_requests - 1
         if self.count <= room and self.before:
             # The previous window's share shrinks as this one goes on.
             wait = (1 - (room - self.count) / self.before) * self.duration - self.into
         else:
             wait = self.duration - self.into + max(1 - room / max(self.count, 1), 0) * self.duration
-        return min(max(wait, 0), self.duration)
+        return max(wait, 0)

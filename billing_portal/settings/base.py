@@ -225,7 +225,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"per_key": env.str("API_RATE_LIMIT", default="6000/min")},
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": None,
+    # Proxies in front of the app that append to X-Forwarded-For: the anonymous rate limit keys on the address
+    # the nearest of them saw, never on what a client wrote in the header itself.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# The largest valid batch (1,000 events, every text field at its limit, non-ASCII escaped) is about 4 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 2**20
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billing portal API",
     "DESCRIPTION": "Usage metering, quotas, sessions, credits and billing for client products.",

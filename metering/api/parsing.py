@@ -39,7 +39,8 @@ def event_from_json(data: Any) -> UsageInput:
         if not isinstance(data.get(name, ""), str):
             errors[name] = ["Must be a string."]
     for name in ("id", "meter", *_TEXT):
-        if "\x00" in str(data.get(name, "")):  # PostgreSQL text cannot hold NUL
+        value = data.get(name)
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
             errors[name] = ["Must not contain NUL characters."]
     for name in _FLAGS:
         if not isinstance(data.get(name, _FLAGS[name]), bool):

@@ -168,13 +168,16 @@ def usage_record(
     attributed to `default_member_id` (the signed-in member for portal calls).
     """
     subscription = org.subscription
-    capability = capabilities(subscription.status)
-    if not capability.run_metered_work:
-        raise PaymentRequired(capability.blocked_reason)
     if not 0 < len(events) <= MAX_EVENTS:
         raise InvalidInput(
             f"Send 1 to {MAX_EVENTS} events.", fields={"events": [f"1 to {MAX_EVENTS} events."]}
         )
+    capability = capabilities(subscription.status)
+    if not capability.run_metered_work:
+        replayed = _replays(org, test_mode, events)  # retries of calls made before the pause keep their answers
+        if replayed is None:
+            raise PaymentRequired(capability.blocked_reason)
+        return replayed
     now = clock.now(org=org)
     pooled = subscription.plan.pooled_credits
     window = window_for(org, subscription, now)
@@ -200,6 +203,18 @@ def usage_record(
             first = outcomes[first_index[event.key]]
             outcomes[index] = replace(first, replayed=True) if isinstance(first, UsageAnswer) else first
     return outcomes  # type: ignore[return-value]
+
+
+def _replays(org: Organization, test_mode: bool, events: Sequence[UsageInput]) -> list[UsageOutcome] | None:
+    """The first answers of events that are all stored already; None when any is new."""
+    keys = {event.key for event in events}
+    answers = {
+        key: UsageAnswer(key, counted, meter, used, quota, state, True)
+        for key, counted, meter, used, quota, state in usage_sql.events_answered(
+            org_id=org.pk, test_mode=test_mode, keys=list(keys)
+        )
+    }
+    return [answers[event.key] for event in events] if answers.keys() == keys else None
 
 
 def _invalid(event: UsageInput, now: datetime) -> dict[str, list[str]]:
@@ -454,13 +469,14 @@ def _record(request: _Request, candidates: list[_Event]) -> dict[int, UsageOutco
     repeats: dict[str, int] = {}
     for event in candidates:
         event_id = claimed.get(event.source.key) if _insertable(event) else None
+        if event_id is None and _insertable(event):  # stored before: its first answer, whatever changed since
+            repeats[event.source.key] = event.index
+            continue
         error = _resolve(request, event, refs)
         if error is not None:
             results[event.index] = error
             if event_id is not None:
                 refused.append(event_id)
-        elif event_id is None:
-            repeats[event.source.key] = event.index
         else:
             event.id = event_id
             new.append(event)
