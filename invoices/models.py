@@ -102,6 +102,7 @@ class Invoice(models.Model):
     # What the seller's and the buyer's details were when the invoice was finalized: a re-render prints them.
     seller = models.JSONField(default=dict, blank=True, help_text="Name, address, tax ID and email of the seller.")
     billed_name = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", help_text="The org's, whose days the invoice prints.")
     billing_email = models.EmailField(blank=True)
     tax_id = models.CharField("tax ID", max_length=64, blank=True)
     billing_address = models.TextField(blank=True)

@@ -12,10 +12,11 @@ import json
 import mimetypes
 import posixpath
 import threading
-from datetime import UTC, date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from django.conf import settings
@@ -45,7 +46,7 @@ PAYMENT_PATH = "/billing/payment/"
 
 _SHOWN_FIELDS = (
     "number", "status", "currency", "issued_at", "due_at", "paid_at", "period_start", "period_end", "seller",
-    "billed_name", "billing_email", "tax_id", "billing_address", "country", "tax_name", "tax_rate_bp",
+    "billed_name", "timezone", "billing_email", "tax_id", "billing_address", "country", "tax_name", "tax_rate_bp",
     "subtotal", "tax", "total", "amount_paid", "memo",
 )  # fmt: skip
 _LINE_FIELDS = ("description", "quantity", "unit_amount", "amount", "period_start", "period_end")
@@ -107,8 +108,9 @@ def invoice_pdf_fingerprint(invoice: Invoice) -> str:
     return hashlib.sha256(json.dumps(shown, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def _utc_date(value: datetime | None) -> date | None:
-    return value.astimezone(UTC).date() if value else None
+def _local_date(value: datetime | None, tz: tzinfo) -> date | None:
+    """The day in the org's time zone as frozen on the invoice: the days its periods are counted in."""
+    return value.astimezone(tz).date() if value else None
 
 
 def _percent(basis_points: int) -> str:
@@ -119,11 +121,13 @@ def _context(invoice: Invoice) -> dict[str, Any]:
     def money(amount: int) -> str:
         return Money(amount, invoice.currency).format()
 
+    tz = ZoneInfo(invoice.timezone)
+
     lines = [
         {
             "description": line.description,
-            "period_start": _utc_date(line.period_start),
-            "period_end": _utc_date(line.period_end),
+            "period_start": _local_date(line.period_start, tz),
+            "period_end": _local_date(line.period_end, tz),
             "quantity": line.quantity,
             "unit_amount": money(line.unit_amount) if line.unit_amount is not None else "",
             "amount": money(line.amount),
@@ -144,11 +148,11 @@ def _context(invoice: Invoice) -> dict[str, Any]:
         "invoice": invoice,
         "status_label": invoice.get_status_display().upper(),
         "country_name": Locale("en").territories.get(invoice.country, invoice.country),
-        "issued_on": _utc_date(invoice.issued_at),
-        "due_on": _utc_date(invoice.due_at),
-        "paid_on": _utc_date(invoice.paid_at),
-        "period_start": _utc_date(invoice.period_start),
-        "period_end": _utc_date(invoice.period_end),
+        "issued_on": _local_date(invoice.issued_at, tz),
+        "due_on": _local_date(invoice.due_at, tz),
+        "paid_on": _local_date(invoice.paid_at, tz),
+        "period_start": _local_date(invoice.period_start, tz),
+        "period_end": _local_date(invoice.period_end, tz),
         "lines": lines,
         "totals": totals,
         "amount_due": amount_due,

@@ -146,6 +146,7 @@ def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = time
         invoice.total = invoice.subtotal + invoice.tax
         invoice.seller = dict(settings.BILLING_SELLER)
         invoice.billed_name = org.name
+        invoice.timezone = org.timezone
         invoice.billing_email = org.billing_email
         invoice.tax_id = org.tax_id
         invoice.billing_address = org.billing_address

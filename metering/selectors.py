@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -237,10 +237,17 @@ def usage_log(
         "member__user_id": member.user_id if member else None,
         "space": space,
         "success": success,
-        "occurred_at__gte": since,
-        "occurred_at__lt": until,
+        "occurred_at__gte": _day_start(since, org.tz),
+        "occurred_at__lt": _day_start(until, org.tz),
     }
     return events.filter(**{name: value for name, value in filters.items() if value is not None})
+
+
+def _day_start(value: datetime | date | None, tz: tzinfo) -> datetime | None:
+    """A day's start in the org's time zone, where the chart counts its days; a datetime as it is."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(), tz)
 
 
 def usage_per_member(*, org: Organization) -> dict[int, dict[str, int]]:

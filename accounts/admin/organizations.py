@@ -80,8 +80,8 @@ class BillingStateFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Organization]) -> QuerySet[Organization]:
         value = self.value()
         if value == "trial_ending":
-            soon = clock.now() + timedelta(days=7)
-            return queryset.filter(subscription__status=Status.TRIALING, subscription__trial_end__lte=soon)
+            ending = clock.due_q("subscription__trial_end", org_path="", lead=timedelta(days=7))  # on its own clock
+            return queryset.filter(ending, subscription__status=Status.TRIALING)
         if value == "canceling":
             return queryset.filter(subscription__cancel_at_period_end=True)
         if value in ("trialing", "past_due", "paused"):

@@ -137,6 +137,7 @@ def _header(invoice: Invoice, data: dict[str, Any], org: Organization) -> None:
     if invoice.issued_at and not invoice.seller:  # as finalized; later events leave it as it was
         invoice.seller = dict(settings.BILLING_SELLER)
     invoice.billed_name = str(data.get("customer_name") or org.name)
+    invoice.timezone = org.timezone
     invoice.billing_email = str(data.get("customer_email") or "")
     invoice.tax_id = _tax_id(data)
     invoice.billing_address = _address(data.get("customer_address"))

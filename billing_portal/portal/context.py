@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Membership, Organization
@@ -88,7 +89,8 @@ def org_view(
                 raise PermissionDenied("Your role in this organization cannot make this change.")
             request.portal = ctx  # type: ignore[attr-defined]
             try:
-                return view(request, ctx, *args, **kwargs)
+                with timezone.override(ctx.org.tz):  # dates on the page are the org's days, as its periods are
+                    return view(request, ctx, *args, **kwargs)
             except NotAllowed as error:
                 raise PermissionDenied(error.message) from error
 

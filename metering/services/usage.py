@@ -178,16 +178,18 @@ def usage_record(
         if replayed is None:
             raise PaymentRequired(capability.blocked_reason)
         return replayed
-    now = clock.now(org=org)
     pooled = subscription.plan.pooled_credits
-    window = window_for(org, subscription, now)
-    request = _Request(org, window, now, test_mode, api_key_id, pooled, default_member_id)
     outcomes: list[UsageOutcome | None] = [None] * len(events)
     first_index: dict[str, int] = {}
     for index, event in enumerate(events):
         first_index.setdefault(event.key, index)
-    candidates = [_candidate(request, index, events[index]) for index in first_index.values()]
     for attempt in range(3):
+        # Read the clock again on a retry: a call that read it just before a window boundary can find the pools
+        # already rolled into the next window by a call just after it; only a later reading fits them.
+        now = clock.now(org=org)
+        request = _Request(org, window_for(org, subscription, now), now, test_mode, api_key_id, pooled,
+                           default_member_id)
+        candidates = [_candidate(request, index, events[index]) for index in first_index.values()]
         try:
             with transaction.atomic():
                 decided = _record(request, candidates)
@@ -392,7 +394,7 @@ def _refusal(
         return BillingLimitReached(
             f"The {meter} quota of this billing cycle is used up "
             f"({org_counter.hard_limit:,} including the grace "
-            f"buffer). It resets on {request.window.end:%Y-%m-%d}; an upgrade lifts it now."
+            f"buffer). It resets on {request.window.end.astimezone(request.org.tz):%Y-%m-%d}; an upgrade lifts it now."
         )
     for subject, what in ((f"member:{event.member_id}", "member's"), (f"space:{event.space_id}", "space's")):
         counter = counters.get((meter, subject))

@@ -1,4 +1,4 @@
-"""Races hunted on PostgreSQL around one invoice: these hold (kept as guards)."""
+"""Races on PostgreSQL around one invoice: void against pay now ends one way or the other."""
 
 import pytest
 

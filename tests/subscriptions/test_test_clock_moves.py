@@ -1,5 +1,5 @@
 """The test clock moved far in one step ends where moving it day by day does: each renewal and retry at its own
-time, and --days counted on the org's calendar."""
+time; --days and emails in the org's own days."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -69,3 +69,18 @@ def test_advance_clock_by_31_days_renews_a_los_angeles_org_across_the_autumn_dst
     org.test_clock.refresh_from_db()
     assert org.test_clock.frozen_time.astimezone(la).strftime("%b %-d %H:%M") == "Nov 1 10:00"
     assert Invoice.objects.filter(org=org, kind=InvoiceKind.RENEWAL).count() == 1
+
+
+def test_trial_warning_email_names_the_day_the_trial_ends_for_the_org():
+    """A Tokyo org starts a 14-day trial at 08:00 on Jan 10 (Tokyo): it ends at 08:00 on Jan 24, Tokyo time (23:00
+    on Jan 23 in UTC), and the warning names the org's day."""
+    from zoneinfo import ZoneInfo
+
+    from django.core import mail
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    org = make_org(name="Tokyo trial", plan="pro", trial=True, card=TestCard.SUCCEEDS, timezone="Asia/Tokyo",
+                   clock_at=datetime(2026, 1, 10, 8, tzinfo=tokyo).astimezone(UTC))
+    assert org.subscription.trial_end.astimezone(tokyo) == datetime(2026, 1, 24, 8, tzinfo=tokyo)
+    advance(org, org.subscription.trial_end - timedelta(days=3))
+    assert [m.subject for m in mail.outbox] == ["Your Pro trial for Tokyo trial ends Jan 24"]
