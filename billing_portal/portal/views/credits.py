@@ -9,9 +9,11 @@ from django.shortcuts import redirect
 from accounts.models import Membership
 from accounts.services import org_set_credit_alert_threshold
 from billing_portal.core.errors import BillingError
+from billing_portal.core.money import Money
 from billing_portal.portal.context import BILLING, MANAGERS, OWNER, PortalContext, org_view
 from billing_portal.portal.forms import CreditAlertForm, TopupForm
 from billing_portal.portal.pages import page_number, render_page
+from invoices.services import invoice_tax
 from metering.models import TopupPack
 from metering.selectors import credit_balance, credit_ledger
 from metering.services import credits_topup_purchase
@@ -25,15 +27,19 @@ def _pool_member(ctx: PortalContext) -> Membership | None:
 @org_view(BILLING)
 def credits(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     currency = ctx.org.subscription.currency
-    packs = [
-        (pack, price) for pack in TopupPack.objects.filter(is_active=True).prefetch_related("prices")
+    prices = [
+        (pack, Money(price.amount, currency))
+        for pack in TopupPack.objects.filter(is_active=True).prefetch_related("prices")
         for price in pack.prices.all() if price.currency == currency
     ]
+    # Each offer names what the card is charged: the pack's price plus the tax its invoice will add.
+    taxes = [(pack, price, invoice_tax(country=ctx.org.country, subtotal=price)) for pack, price in prices]
+    packs = [(pack, price + tax.amount, tax) for pack, price, tax in taxes]
     page = credit_ledger(org=ctx.org, member=_pool_member(ctx), page=page_number(request))
     return render_page(
         request, ctx, "portal/credits.html", "credits",
         balance=credit_balance(org=ctx.org, member=_pool_member(ctx)), page=page, packs=packs,
-        topup_form=TopupForm(packs=[pack for pack, _ in packs]),
+        topup_form=TopupForm(packs=[pack for pack, _, _ in packs]),
         alert_form=CreditAlertForm(initial={"threshold_pct": ctx.org.credit_alert_threshold_pct}),
         per_member=_pool_member(ctx) is not None,
     )

@@ -437,6 +437,9 @@ def subscription_assign_enterprise(
         subscription = subscription_locked(org)
         if subscription.status == Status.CANCELED:
             raise NotAllowed("This account is closed; it cannot be put on Enterprise.")
+        if subscription.stripe_subscription_id:  # Stripe would go on billing its plan beside Enterprise
+            raise Conflict("Stripe bills this org's subscription: cancel it in Stripe first (the org then moves to "
+                           "Free), then assign Enterprise.", code="billed_by_stripe")
         if {base_price.currency, seat_price.currency} != {subscription.currency}:
             raise InvalidInput(f"Prices must be in the org's currency, {subscription.currency}.")
         unknown = set(quotas) - set(Meter.objects.values_list("code", flat=True))
