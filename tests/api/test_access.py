@@ -129,5 +129,5 @@ def test_each_key_has_its_own_budget_and_a_429_says_when_to_retry(monkeypatch):
     throttled = first.get(reverse("api-billing"))
     assert throttled.status_code == 429
     assert throttled.json()["error"]["code"] == "rate_limited"
-    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert 1 <= int(throttled["Retry-After"]) <= 120  # up to two windows: the sliding estimate weighs the last
     assert second.get(reverse("api-billing")).status_code == 200

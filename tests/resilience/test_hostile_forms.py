@@ -112,7 +112,7 @@ def test_ids_out_of_range_in_urls_are_404s(path, portal, client: Client):
 def test_an_oversize_form_is_a_400_not_a_500(portal, client: Client):
     client.force_login(portal["owner"].user)
     before = ledger_counts()
-    response = client.post(reverse("portal:cancel"), {"reason": "x" * 3_000_000})  # above Django's 2.5 MB
+    response = client.post(reverse("portal:cancel"), {"reason": "x" * 9_000_000})  # above the 8 MB limit
     assert response.status_code == 400
     assert ledger_counts() == before
 

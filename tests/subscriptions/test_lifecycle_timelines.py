@@ -338,7 +338,7 @@ def test_an_org_that_once_bought_a_top_up_is_purged_30_days_after_closing():
     assert (purged.purged_at, purged.name, failed) == (JAN10 + timedelta(days=31), f"Closed organization {org.pk}", 0)
 
 
-def test_advance_clock_by_six_years_bills_every_month_it_crossed():
+def test_advance_clock_by_two_years_bills_every_month_it_crossed():
     import json
     from io import StringIO
 
@@ -346,11 +346,11 @@ def test_advance_clock_by_six_years_bills_every_month_it_crossed():
 
     org = make_org(plan="pro", clock_at=JAN10)
     out = StringIO()
-    call_command("advance_clock", "--org", org.slug, "--to", "2032-01-20T00:00:00Z", stdout=out)
+    call_command("advance_clock", "--org", org.slug, "--to", "2028-01-20T00:00:00Z", stdout=out)
     json.loads(out.getvalue())
     org.subscription.refresh_from_db()
     renewals = Invoice.objects.filter(org=org, kind=InvoiceKind.RENEWAL).count()
-    assert (renewals, org.subscription.current_period_end) == (72, datetime(2032, 2, 10, tzinfo=UTC))
+    assert (renewals, org.subscription.current_period_end) == (24, datetime(2028, 2, 10, tzinfo=UTC))
 
 
 def test_a_trial_canceled_before_it_ends_shows_no_charge_after_the_trial(client):
