@@ -6,10 +6,11 @@ import pytest
 
 from accounts.models import Organization
 from billing_portal.catalog.models import QuotaOverride
+from billing_portal.payments.models import Charge
 from billing_portal.subscriptions.models import Status, Subscription
 from invoices.models import Invoice, InvoiceKind
 from tests.admin.conftest import changelist_url, last_entry, operation_url
-from tests.factories import make_org
+from tests.factories import add_member, make_org
 from tests.subscriptions.helpers import advance, plan
 
 pytestmark = pytest.mark.django_db
@@ -189,9 +190,15 @@ def test_finance_assigns_enterprise_with_custom_prices_and_quotas(client, login)
         "quota_ai_tokens": "unlimited",
         "quota_api_requests": "",
     }
-    assert client.post(operation_url(org, "assign-enterprise"), form).status_code == 302
+    review = client.post(operation_url(org, "assign-enterprise"), form)
+    assert review.status_code == 200 and "Charged now" in review.content.decode()
+    assert sub(org).plan.code == "team" and not Charge.objects.filter(org=org, invoice__kind=InvoiceKind.UPGRADE)
+    confirm = review.context["confirm"]
+    assert client.post(operation_url(org, "assign-enterprise"), confirm).status_code == 302
     enterprise = sub(org)
     assert (enterprise.plan.code, enterprise.interval) == ("enterprise", "year")
+    invoice = Invoice.objects.get(org=org, kind=InvoiceKind.UPGRADE)
+    assert invoice.total == int(confirm["expected_amount"]) == Charge.objects.get(invoice=invoice).amount
     assert (enterprise.custom_base_price, enterprise.custom_seat_price) == (1_200_000, 10_000)
     overrides = dict(QuotaOverride.objects.filter(org=org).values_list("meter__code", "monthly_quota"))
     assert overrides == {"tool_calls": 250_000, "ai_tokens": None}
@@ -201,6 +208,17 @@ def test_finance_assigns_enterprise_with_custom_prices_and_quotas(client, login)
         1_200_000,
         {"tool_calls": 250_000, "ai_tokens": None},
     )
+
+
+def test_an_enterprise_confirmation_whose_amount_moved_changes_nothing(client, login):
+    org = make_org(plan="team")
+    login("subscriptions.assign_enterprise")
+    form = {"interval": "month", "base_price": "2,500.00", "seat_price": "40.00"}
+    confirm = client.post(operation_url(org, "assign-enterprise"), form).context["confirm"]
+    add_member(org)  # a seat more since the preview
+    response = client.post(operation_url(org, "assign-enterprise"), confirm)
+    assert response.status_code == 200 and "The price changed since you reviewed it" in response.content.decode()
+    assert sub(org).plan.code == "team" and not Invoice.objects.filter(org=org, kind=InvoiceKind.UPGRADE).exists()
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,12 @@ from billing_portal.core.numbers import whole_number
 from billing_portal.subscriptions.models import Status
 from billing_portal.subscriptions.selectors import status_label
 from billing_portal.subscriptions.services.changes import (
+    ChangePreview,
     subscription_assign_enterprise,
     subscription_cancel,
     subscription_change_plan,
     subscription_preview_change,
+    subscription_preview_enterprise,
     subscription_undo_scheduled_change,
 )
 from billing_portal.subscriptions.services.clocks import org_clock_advance
@@ -94,9 +96,10 @@ class ExtendTrialForm(SubscriptionForm):
         return f"The trial of {self.obj} now ends {_when(subscription.trial_end)}."
 
 
-class ChangePlanForm(SubscriptionForm):
-    plan = forms.ModelChoiceField(Plan.objects.filter(is_contact_sales=False).order_by("display_order"))
-    interval = forms.ChoiceField(choices=Interval.choices)
+class QuotedForm(SubscriptionForm):
+    """A change that moves money: previewed first, then confirmed with the quote's time and amount, which the
+    service checks again."""
+
     proration_at = forms.CharField(required=False, widget=forms.HiddenInput)
     expected_amount = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
@@ -109,10 +112,7 @@ class ChangePlanForm(SubscriptionForm):
             raise forms.ValidationError("Review the price before confirming.")
         return data
 
-    def preview(self) -> Preview:
-        preview = subscription_preview_change(
-            org=self.obj, plan=self.cleaned_data["plan"], interval=self.cleaned_data["interval"]
-        )
+    def quoted(self, preview: ChangePreview) -> Preview:
         return Preview(
             "admin/subscriptions/plan_change_preview.html",
             {"change": preview},
@@ -122,8 +122,21 @@ class ChangePlanForm(SubscriptionForm):
             },
         )
 
+    def quoted_amount(self) -> Money:
+        return Money(self.cleaned_data["expected_amount"], self.obj.subscription.currency)
+
+
+class ChangePlanForm(QuotedForm):
+    plan = forms.ModelChoiceField(Plan.objects.filter(is_contact_sales=False).order_by("display_order"))
+    interval = forms.ChoiceField(choices=Interval.choices)
+
+    def preview(self) -> Preview:
+        return self.quoted(subscription_preview_change(
+            org=self.obj, plan=self.cleaned_data["plan"], interval=self.cleaned_data["interval"]
+        ))
+
     def run(self, actor: Actor) -> str:
-        data, currency = self.cleaned_data, self.obj.subscription.currency
+        data = self.cleaned_data
         outcome = subscription_change_plan(
             org=self.obj,
             plan=data["plan"],
@@ -131,7 +144,7 @@ class ChangePlanForm(SubscriptionForm):
             by=None,
             actor=actor,
             proration_at=data["proration_at"],
-            expected_amount=Money(data["expected_amount"], currency),
+            expected_amount=self.quoted_amount(),
         )
         target = f"{data['plan'].name} ({data['interval']}ly)"
         if outcome.error:
@@ -166,7 +179,7 @@ class ResumeForm(SubscriptionForm):
         return f"{self.obj} keeps its plan: the scheduled change was dropped."
 
 
-class AssignEnterpriseForm(SubscriptionForm):
+class AssignEnterpriseForm(QuotedForm):
     """Negotiated prices per interval, and a monthly quota per meter (blank keeps Enterprise's own)."""
 
     interval = forms.ChoiceField(choices=Interval.choices)
@@ -208,6 +221,12 @@ class AssignEnterpriseForm(SubscriptionForm):
         data["quotas"] = quotas
         return data
 
+    def preview(self) -> Preview:
+        data = self.cleaned_data
+        return self.quoted(subscription_preview_enterprise(
+            org=self.obj, interval=data["interval"], base_price=data["base_price"], seat_price=data["seat_price"]
+        ))
+
     def run(self, actor: Actor) -> str:
         data = self.cleaned_data
         invoice = subscription_assign_enterprise(
@@ -217,6 +236,8 @@ class AssignEnterpriseForm(SubscriptionForm):
             seat_price=data["seat_price"],
             quotas=data["quotas"],
             actor=actor,
+            proration_at=data["proration_at"],
+            expected_amount=self.quoted_amount(),
         )
         billed = f"; invoice {invoice} for {invoice.money('total').format()}" if invoice else ""
         return f"{self.obj} is on Enterprise ({data['interval']}ly){billed}."

@@ -6,6 +6,7 @@ follows use the same proration instant, so what the preview shows is exactly wha
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
@@ -427,11 +428,45 @@ def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, rea
     return True
 
 
+def _enterprise_lines(
+    subscription: Subscription, interval: str, base_price: Money, seat_price: Money, at: datetime
+) -> tuple[list[LineSpec], Period, list[SeatChange]]:
+    """What moving to Enterprise at `at` bills: the unused time of the current plan credited, the first period
+    at the negotiated prices, and the seat prorations still pending."""
+    if {base_price.currency, seat_price.currency} != {subscription.currency}:
+        raise InvalidInput(f"Prices must be in the org's currency, {subscription.currency}.")
+    enterprise = Plan.objects.get(code="enterprise")
+    unused = quote_change(subscription=subscription, plan=enterprise, interval=interval, at=at)
+    priced = copy(subscription)  # the negotiated terms, not saved
+    priced.custom_base_price, priced.custom_seat_price = base_price.amount, seat_price.amount
+    priced.plan, priced.interval = enterprise, interval
+    period = period_containing(at, interval, subscription.org.tz, at)
+    unused_credit = [line for line in unused.lines if line.amount.amount < 0]
+    pending = seats_pending(subscription)
+    lines = _with_pending_seats(priced, unused_credit + subscription_recurring_lines(priced, period), pending)
+    return lines, period, pending
+
+
+def subscription_preview_enterprise(
+    *, org: Organization, interval: str, base_price: Money, seat_price: Money
+) -> ChangePreview:
+    """What assigning Enterprise would charge now, tax included: staff confirm this amount."""
+    subscription = org.subscription
+    at = clock.now(org=org)
+    lines, _, _ = _enterprise_lines(subscription, interval, base_price, seat_price, at)
+    subtotal = sum_money([line.amount for line in lines], subscription.currency)
+    tax = invoice_tax(country=org.country, subtotal=subtotal)
+    return ChangePreview(plan=Plan.objects.get(code="enterprise"), interval=interval, applies_now=True,
+                         effective_at=at, proration_at=at, lines=tuple(lines), subtotal=subtotal, tax=tax.amount,
+                         tax_name=tax.name)
+
+
 def subscription_assign_enterprise(
     *, org: Organization, interval: str, base_price: Money, seat_price: Money, quotas: dict[str, int | None],
-    actor: Actor,
+    actor: Actor, proration_at: datetime | None = None, expected_amount: Money | None = None,
 ) -> Invoice | None:
-    """Staff put an org on Enterprise with negotiated prices and quotas; billing starts a new period now."""
+    """Staff put an org on Enterprise with negotiated prices and quotas; billing starts a new period now. With a
+    preview's `proration_at` and `expected_amount`, nothing changes unless it still costs that."""
     enterprise = Plan.objects.get(code="enterprise")
     with transaction.atomic():
         subscription = subscription_locked(org)
@@ -440,33 +475,29 @@ def subscription_assign_enterprise(
         if subscription.stripe_subscription_id:  # Stripe would go on billing its plan beside Enterprise
             raise Conflict("Stripe bills this org's subscription: cancel it in Stripe first (the org then moves to "
                            "Free), then assign Enterprise.", code="billed_by_stripe")
-        if {base_price.currency, seat_price.currency} != {subscription.currency}:
-            raise InvalidInput(f"Prices must be in the org's currency, {subscription.currency}.")
         unknown = set(quotas) - set(Meter.objects.values_list("code", flat=True))
         if unknown:
             raise InvalidInput(f"Unknown meters: {', '.join(sorted(unknown))}.", fields={"quotas": ["Unknown meter."]})
         if any(quota is not None and not 0 <= quota <= MAX_LIMIT for quota in quotas.values()):
             raise InvalidInput(f"A quota is 0 to {MAX_LIMIT:,}, or unlimited.", fields={"quotas": ["Out of range."]})
+        at = _check_quote_time(subscription, proration_at)
+        lines, period, pending = _enterprise_lines(subscription, interval, base_price, seat_price, at)
         for code, quota in quotas.items():
             QuotaOverride.objects.update_or_create(org=org, meter=Meter.objects.get(code=code),
                                                    defaults={"monthly_quota": quota})
-        at = clock.now(org=org)
         before = {"plan": subscription.plan.code, "interval": subscription.interval}
-        unused = quote_change(subscription=subscription, plan=enterprise, interval=interval, at=at)
         subscription.custom_base_price, subscription.custom_seat_price = base_price.amount, seat_price.amount
         subscription.plan, subscription.interval = enterprise, interval
-        period = period_containing(at, interval, org.tz, at)
-        unused_credit = [line for line in unused.lines if line.amount.amount < 0]
-        pending = seats_pending(subscription)
-        lines = _with_pending_seats(
-            subscription, unused_credit + subscription_recurring_lines(subscription, period), pending
-        )
         quote = ChangeQuote(enterprise, interval, at, tuple(lines), period, new_cycle=True)
         invoice = None
         if any(line.amount.amount for line in lines):
             invoice = invoice_issue(org=org, kind=InvoiceKind.UPGRADE, currency=subscription.currency, lines=lines,
                                     period=period, actor=actor, subscription=subscription)
+            if expected_amount is not None and invoice.money("total") != expected_amount:
+                raise _price_changed()
             seats_mark_settled(pending, invoice)
+        elif expected_amount is not None and expected_amount.amount:
+            raise _price_changed()
         _apply(subscription, quote, actor)
         audit_record(org=org, actor=actor, action="subscription.enterprise_assigned", target=subscription,
                      before=before, after={"base_price": base_price.amount, "seat_price": seat_price.amount,
@@ -475,3 +506,5 @@ def subscription_assign_enterprise(
         invoice_collect(invoice=invoice, actor=actor)
         subscription_sync_payment_state(org=org, actor=actor)
     return invoice
+
+
