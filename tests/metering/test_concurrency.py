@@ -1,12 +1,11 @@
 """Races on PostgreSQL: real threads, each with its own connection, started together."""
 
 import threading
-import time
 from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import Membership, Role, Space
@@ -36,7 +35,7 @@ from metering.services import (
     session_open,
     usage_record,
 )
-from tests.concurrency import run_concurrently
+from tests.concurrency import in_thread, lock_waiters, run_concurrently, wait_for
 from tests.factories import add_member
 from tests.metering.helpers import ACTOR, START, api_client, metered_org, move_clock, record, reload
 
@@ -136,34 +135,6 @@ def test_a_cycle_reset_from_many_processes_at_once_happens_once():
     assert CreditPool.objects.get(org=org).allotment_balance == 9_000
 
 
-def _in_thread(fn, results, name):
-    def run():
-        try:
-            results[name] = fn()
-        except BaseException as error:  # asserted on by the test
-            results[name] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-def _lock_waiters() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
-def _wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
 
 def test_a_batch_racing_a_request_that_holds_some_of_its_keys_answers_each_event_once():
     org = metered_org("team")
@@ -181,13 +152,13 @@ def test_a_batch_racing_a_request_that_holds_some_of_its_keys_answers_each_event
             org=reload(org), events=[UsageInput(key=key, meter="tool_calls", quantity=2) for key in keys]
         )
 
-    threads = [_in_thread(hold_the_counter, results, "holder")]
+    threads = [in_thread(hold_the_counter, results, "holder")]
     try:
         assert locked.wait(10)
-        threads.append(_in_thread(batch([f"k{n}" for n in range(5)]), results, "first"))
-        _wait_for(lambda: _lock_waiters() >= 1)  # the first request claimed its keys and waits for the counter
-        threads.append(_in_thread(batch([f"k{n}" for n in range(10)]), results, "second"))
-        _wait_for(lambda: _lock_waiters() >= 2)  # the second waits on the first's keys
+        threads.append(in_thread(batch([f"k{n}" for n in range(5)]), results, "first"))
+        wait_for(lambda: lock_waiters() >= 1)  # the first request claimed its keys and waits for the counter
+        threads.append(in_thread(batch([f"k{n}" for n in range(10)]), results, "second"))
+        wait_for(lambda: lock_waiters() >= 2)  # the second waits on the first's keys
     finally:
         release.set()
         for thread in threads:

@@ -1,16 +1,15 @@
 """Races on PostgreSQL between usage, credits, plan changes and closure: real threads, invariants after each."""
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from billing_portal.audit.models import AuditEntry
 from metering.models import CreditEntry, CreditPool, UsageCounter
 from metering.services import UsageAnswer, UsageInput, credits_grant, usage_record
-from tests.concurrency import run_concurrently
+from tests.concurrency import in_thread, lock_waiters, run_concurrently, wait_for
 from tests.metering.helpers import ACTOR, metered_org, record, reload
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -61,34 +60,6 @@ def test_staff_credit_grants_racing_multi_meter_usage_batches_never_deadlock():
     assert UsageCounter.objects.get(org=org, meter="tool_calls", subject="org").used == 4 * 4 * 25
 
 
-def _in_thread(fn, results, name):
-    def run():
-        try:
-            results[name] = fn()
-        except BaseException as error:  # asserted on by the test
-            results[name] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-def _lock_waiters() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
-def _wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
 
 def test_a_staff_grant_and_a_two_meter_batch_queued_behind_a_busy_counter_do_not_deadlock():
     """Usage is flowing (a request holds the tool_calls counter for its write); a staff grant arrives and waits
@@ -113,13 +84,13 @@ def test_a_staff_grant_and_a_two_meter_batch_queued_behind_a_busy_counter_do_not
             UsageInput(key="b-t", meter="tool_calls", quantity=1),
         ])
 
-    threads = [_in_thread(in_flight_usage_request, results, "holder")]
+    threads = [in_thread(in_flight_usage_request, results, "holder")]
     try:
         assert locked.wait(10)
-        threads.append(_in_thread(grant, results, "grant"))
-        _wait_for(lambda: _lock_waiters() >= 1)
-        threads.append(_in_thread(batch, results, "batch"))
-        _wait_for(lambda: _lock_waiters() >= 2)
+        threads.append(in_thread(grant, results, "grant"))
+        wait_for(lambda: lock_waiters() >= 1)
+        threads.append(in_thread(batch, results, "batch"))
+        wait_for(lambda: lock_waiters() >= 2)
     finally:
         release.set()
         for thread in threads:
@@ -319,13 +290,13 @@ def test_a_paid_top_up_credited_while_an_upgrade_to_a_pooled_plan_commits_is_not
         return subscription_change_plan(org=reload(org), plan=team, interval="month", by=owner, actor=ACTOR,
                                         proration_at=preview.proration_at, expected_amount=preview.amount_due)
 
-    threads = [_in_thread(staff_grant_holding_the_window, results, "holder")]
+    threads = [in_thread(staff_grant_holding_the_window, results, "holder")]
     try:
         assert locked.wait(10)
-        threads.append(_in_thread(upgrade, results, "upgrade"))
-        _wait_for(lambda: _lock_waiters() >= 1)  # the upgrade is charged and waits to reseed the credits
-        threads.append(_in_thread(lambda: credits_topup_fulfil(invoice=invoice, actor=ACTOR), results, "credit"))
-        _wait_for(lambda: _lock_waiters() >= 2)  # the top-up's grant waits too
+        threads.append(in_thread(upgrade, results, "upgrade"))
+        wait_for(lambda: lock_waiters() >= 1)  # the upgrade is charged and waits to reseed the credits
+        threads.append(in_thread(lambda: credits_topup_fulfil(invoice=invoice, actor=ACTOR), results, "credit"))
+        wait_for(lambda: lock_waiters() >= 2)  # the top-up's grant waits too
     finally:
         release.set()
         for thread in threads:

@@ -5,7 +5,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from accounts import services as accounts
 from accounts.models import Membership, Organization, User
@@ -20,7 +20,7 @@ from billing_portal.subscriptions.services.changes import (
 )
 from billing_portal.subscriptions.services.closure import org_request_closure
 from invoices.models import InvoiceSequence
-from tests.concurrency import run_concurrently
+from tests.concurrency import in_thread, lock_waiters, run_concurrently, wait_for
 from tests.factories import make_org
 from tests.subscriptions.helpers import ACTOR, advance, owner, plan
 
@@ -99,34 +99,6 @@ def test_closing_the_account_while_an_upgrade_from_free_is_confirmed_leaves_it_c
     assert not problems, problems
 
 
-def _in_thread(fn, results, name):
-    def run():
-        try:
-            results[name] = fn()
-        except BaseException as error:  # asserted on by the test
-            results[name] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-def _lock_waiters() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
-
-
-def _wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
 
 @pytest.mark.parametrize("second", ["accept invitation", "remove member", "cancel", "close account"])
 def test_whatever_waits_for_the_subscription_lock_behind_an_upgrade_still_finds_the_subscription(second):
@@ -159,13 +131,13 @@ def test_whatever_waits_for_the_subscription_lock_behind_an_upgrade_still_finds_
             locked.set()
             release.wait(30)
 
-    threads = [_in_thread(another_orgs_invoice_being_numbered, results, "holder")]
+    threads = [in_thread(another_orgs_invoice_being_numbered, results, "holder")]
     try:
         assert locked.wait(10)
-        threads.append(_in_thread(upgrade, results, "upgrade"))
-        _wait_for(lambda: _lock_waiters() >= 1)  # the upgrade holds the subscription and waits for a number
-        threads.append(_in_thread(seconds[second], results, "second"))
-        _wait_for(lambda: _lock_waiters() >= 2)  # the second request waits for the subscription
+        threads.append(in_thread(upgrade, results, "upgrade"))
+        wait_for(lambda: lock_waiters() >= 1)  # the upgrade holds the subscription and waits for a number
+        threads.append(in_thread(seconds[second], results, "second"))
+        wait_for(lambda: lock_waiters() >= 2)  # the second request waits for the subscription
     finally:
         release.set()
         for thread in threads:
