@@ -102,3 +102,11 @@ def issue_invoice(org: Organization, *, lines: Sequence[LineSpec] | None = None)
 def pdf_pages(data: bytes) -> list[str]:
     """The text of each page of a PDF, read back as a viewer would extract it."""
     return [page.extract_text() for page in PdfReader(BytesIO(data)).pages]
+
+
+def actions_after_closure(org: Organization) -> list[str]:
+    """The audit actions recorded for the org after its closure was requested (none before it is)."""
+    from billing_portal.audit.models import AuditEntry
+
+    actions = list(AuditEntry.objects.filter(org=org).order_by("id").values_list("action", flat=True))
+    return actions[actions.index("org.closure_requested") + 1:] if "org.closure_requested" in actions else []

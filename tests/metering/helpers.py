@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from accounts.models import Organization
 from billing_portal.api.keys import api_key_create
 from billing_portal.audit.services import Actor
 from billing_portal.core.models import TestClock
+from metering.models import UsageCounter
 from metering.services import UsageInput, credits_cycle_reset, usage_record
 from tests.factories import make_org
 
@@ -56,3 +59,11 @@ def record(
         events=[UsageInput(key=key, meter=meter, quantity=quantity, **fields)],
         test_mode=test_mode,
     )[0]
+
+
+def hold_org_counter(org: Organization, locked: threading.Event, release: threading.Event) -> None:
+    """What a usage request holds between its lock and its commit: the org's tool_calls counter, until released."""
+    with transaction.atomic():
+        UsageCounter.objects.select_for_update().get(org=org, meter="tool_calls", subject="org")
+        locked.set()
+        release.wait(30)

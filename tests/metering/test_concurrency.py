@@ -5,7 +5,6 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from django.db import transaction
 from django.db.models import Sum
 
 from accounts.models import Membership, Role, Space
@@ -37,7 +36,7 @@ from metering.services import (
 )
 from tests.concurrency import in_thread, lock_waiters, run_concurrently, wait_for
 from tests.factories import add_member
-from tests.metering.helpers import ACTOR, START, api_client, metered_org, move_clock, record, reload
+from tests.metering.helpers import ACTOR, START, api_client, hold_org_counter, metered_org, move_clock, record, reload
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -141,18 +140,13 @@ def test_a_batch_racing_a_request_that_holds_some_of_its_keys_answers_each_event
     release, locked = threading.Event(), threading.Event()
     results: dict[str, object] = {}
 
-    def hold_the_counter():  # keeps the first request waiting between its claim and its locks
-        with transaction.atomic():
-            UsageCounter.objects.select_for_update().get(org=org, meter="tool_calls", subject="org")
-            locked.set()
-            release.wait(30)
 
     def batch(keys):
         return lambda: usage_record(
             org=reload(org), events=[UsageInput(key=key, meter="tool_calls", quantity=2) for key in keys]
         )
 
-    threads = [in_thread(hold_the_counter, results, "holder")]
+    threads = [in_thread(lambda: hold_org_counter(org, locked, release), results, "holder")]
     try:
         assert locked.wait(10)
         threads.append(in_thread(batch([f"k{n}" for n in range(5)]), results, "first"))

@@ -10,7 +10,8 @@ from billing_portal.audit.models import AuditEntry
 from metering.models import CreditEntry, CreditPool, UsageCounter
 from metering.services import UsageAnswer, UsageInput, credits_grant, usage_record
 from tests.concurrency import in_thread, lock_waiters, run_concurrently, wait_for
-from tests.metering.helpers import ACTOR, metered_org, record, reload
+from tests.factories import actions_after_closure
+from tests.metering.helpers import ACTOR, hold_org_counter, metered_org, record, reload
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -69,11 +70,6 @@ def test_a_staff_grant_and_a_two_meter_batch_queued_behind_a_busy_counter_do_not
     release, locked = threading.Event(), threading.Event()
     results: dict[str, object] = {}
 
-    def in_flight_usage_request():  # what a usage request holds between its lock and its commit
-        with transaction.atomic():
-            UsageCounter.objects.select_for_update().get(org=org, meter="tool_calls", subject="org")
-            locked.set()
-            release.wait(30)
 
     def grant():
         return credits_grant(org=reload(org), credits=50, reason="goodwill", actor=ACTOR)
@@ -84,7 +80,7 @@ def test_a_staff_grant_and_a_two_meter_batch_queued_behind_a_busy_counter_do_not
             UsageInput(key="b-t", meter="tool_calls", quantity=1),
         ])
 
-    threads = [in_thread(in_flight_usage_request, results, "holder")]
+    threads = [in_thread(lambda: hold_org_counter(org, locked, release), results, "holder")]
     try:
         assert locked.wait(10)
         threads.append(in_thread(grant, results, "grant"))
@@ -167,8 +163,7 @@ def test_closing_the_account_while_a_top_up_is_bought_charges_nothing_after_the_
             return credits_topup_purchase(org=reload(org), pack=pack, by=buyer, actor=ACTOR, request_key=uuid4())
 
         closed, bought = run_concurrently(act, 2)
-        audit = list(AuditEntry.objects.filter(org=org).order_by("id").values_list("action", flat=True))
-        after_closure = audit[audit.index("org.closure_requested") + 1:] if "org.closure_requested" in audit else []
+        after_closure = actions_after_closure(org)
         raised = [r for r in (closed, bought) if isinstance(r, BaseException) and not isinstance(r, BillingError)]
         if raised or Subscription.objects.get(org=org).status != Status.CANCELED or (
                 {"invoice.paid", "credits.topped_up"} & set(after_closure)):

@@ -9,7 +9,6 @@ from django.db import transaction
 
 from accounts import services as accounts
 from accounts.models import Membership, Organization, User
-from billing_portal.audit.models import AuditEntry
 from billing_portal.core.errors import BillingError
 from billing_portal.payments.models import Charge, TestCard
 from billing_portal.subscriptions.models import Status, Subscription
@@ -21,7 +20,7 @@ from billing_portal.subscriptions.services.changes import (
 from billing_portal.subscriptions.services.closure import org_request_closure
 from invoices.models import InvoiceSequence
 from tests.concurrency import in_thread, lock_waiters, run_concurrently, wait_for
-from tests.factories import make_org
+from tests.factories import actions_after_closure, make_org
 from tests.subscriptions.helpers import ACTOR, advance, owner, plan
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -89,8 +88,7 @@ def test_closing_the_account_while_an_upgrade_from_free_is_confirmed_leaves_it_c
 
         closed, changed = run_concurrently(act, 2)
         subscription = Subscription.objects.get(org=org)
-        audit = list(AuditEntry.objects.filter(org=org).order_by("id").values_list("action", flat=True))
-        after_closure = audit[audit.index("org.closure_requested") + 1:] if "org.closure_requested" in audit else []
+        after_closure = actions_after_closure(org)
         if (unexpected(closed) or unexpected(changed) or subscription.status != Status.CANCELED
                 or "subscription.plan_changed" in after_closure):
             charged = list(Charge.objects.filter(org=org).order_by("id").values_list("amount", flat=True))
@@ -171,8 +169,7 @@ def test_staff_assigning_enterprise_while_the_owner_closes_the_account_leaves_it
 
         closed, assigned = run_concurrently(act, 2)
         subscription = Subscription.objects.get(org=org)
-        audit = list(AuditEntry.objects.filter(org=org).order_by("id").values_list("action", flat=True))
-        after_closure = audit[audit.index("org.closure_requested") + 1:] if "org.closure_requested" in audit else []
+        after_closure = actions_after_closure(org)
         if (unexpected(closed) or unexpected(assigned) or subscription.status != Status.CANCELED
                 or "subscription.enterprise_assigned" in after_closure):
             problems.append((round_, closed, assigned, subscription.status, subscription.plan.code, after_closure))
