@@ -11,3 +11,7 @@ class PaymentRequired(BillingError):
 class ConcurrencyLimitReached(BillingError):
     code = "concurrency_limit_reached"
     status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

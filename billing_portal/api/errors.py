@@ -48,7 +48,10 @@ def _flatten(detail: Any) -> Any:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, BillingError):
-        return error_response(exc.code, exc.message, exc.status, exc.fields)
+        result = error_response(exc.code, exc.message, exc.status, exc.fields)
+        if exc.retry_after is not None:
+            result["Retry-After"] = str(exc.retry_after)
+        return result
     if isinstance(exc, RecursionError):  # JSON nested near the parser's 1,024 levels, turned into text somewhere
         return error_response("malformed_request", "The JSON nests too deeply.", status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):

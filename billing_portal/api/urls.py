@@ -11,7 +11,7 @@ urlpatterns = [
     path("billing/invoices", invoices.InvoiceListView.as_view(), name="api-invoices"),
     path("billing/invoices/<int:invoice_id>", invoices.InvoiceDetailView.as_view(), name="api-invoice"),
     path("billing/invoices/<int:invoice_id>/pdf", invoices.InvoicePdfView.as_view(), name="api-invoice-pdf"),
-    # Last: what no route above (nor /api/v2/) matched, e.g. /api/billing/invoices/abc. Other paths keep
-    # Django's handling, so /api/docs still redirects to /api/docs/.
-    re_path(r"^(billing|v2)(/|$)", unknown.UnknownPathView.as_view()),
+    # Last: what no route above (nor /api/v2/) matched, e.g. /api/billing/invoices/abc or /api/v1/usage. The docs
+    # and schema without their slash keep Django's handling, which redirects them to the slashed path.
+    re_path(r"^(?!(docs|schema)$)", unknown.UnknownPathView.as_view()),
 ]

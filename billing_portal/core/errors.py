@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 class BillingError(Exception):
     code = "billing_error"
     status = 400
+    retry_after: int | None = None  # seconds, when waiting is the way out (answered as Retry-After)
 
     def __init__(self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None):
         super().__init__(message)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Min, QuerySet
 
 from billing_portal.audit.services import Actor
 from billing_portal.catalog.selectors import Entitlements, entitlements_for
@@ -35,11 +37,10 @@ class SessionQuota:
         return {"limit": self.limit, "active": self.active, "remaining": self.remaining}
 
 
-def _active(org: Organization, test_mode: bool) -> int:
-    now = clock.now(org=org)
+def _active_sessions(org: Organization, test_mode: bool) -> QuerySet[UsageSession]:
     return UsageSession.objects.filter(
-        org=org, test_mode=test_mode, ended_at__isnull=True, expires_at__gt=now
-    ).count()
+        org=org, test_mode=test_mode, ended_at__isnull=True, expires_at__gt=clock.now(org=org)
+    )
 
 
 def session_quota(
@@ -50,7 +51,7 @@ def session_quota(
     `entitlements`: the org's, when the caller has them already."""
     entitlements = entitlements or entitlements_for(plan=org.subscription.plan, org=org)
     limit = entitlements.limit_concurrent_sessions
-    active = _active(org, test_mode)
+    active = _active_sessions(org, test_mode).count()
     return SessionQuota(limit=limit, active=active, remaining=remaining(limit, active))
 
 
@@ -69,12 +70,13 @@ def session_open(
     with transaction.atomic():
         UsageWindow.objects.select_for_update().get(org=org)  # one slot-taker per org at a time
         quota = session_quota(org=org, test_mode=test_mode)
+        now = clock.now(org=org)
         if quota.remaining == 0:
             raise ConcurrencyLimitReached(
                 f"All {quota.limit} concurrent sessions of your plan are in use; "
-                "end one or wait for one to time out."
+                "end one or wait for one to time out.",
+                retry_after=_seconds_until_a_slot_frees(org, test_mode, now),
             )
-        now = clock.now(org=org)
         return UsageSession.objects.create(
             org=org,
             test_mode=test_mode,
@@ -83,6 +85,13 @@ def session_open(
             started_at=now,
             expires_at=now + SESSION_TIMEOUT,
         )
+
+
+def _seconds_until_a_slot_frees(org: Organization, test_mode: bool, now: datetime) -> int:
+    """When the first active session times out, unless one is ended sooner (a plan without slots: a full
+    timeout, as good a time as any to ask again)."""
+    first = _active_sessions(org, test_mode).aggregate(first=Min("expires_at"))["first"]
+    return max(1, math.ceil(((first or now + SESSION_TIMEOUT) - now).total_seconds()))
 
 
 def session_end(*, org: Organization, session_id: UUID, test_mode: bool = False) -> UsageSession:

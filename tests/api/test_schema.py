@@ -52,15 +52,18 @@ def test_every_operation_documents_its_body_and_its_errors_in_the_one_error_shap
                 assert "400" in errors, (method, path)
 
 
-@pytest.mark.parametrize("path", ["/api/billing/invoices/x", "/api/v2/quota/%F1", "/api/billing/", "/api/v2/x"])
+@pytest.mark.parametrize(
+    "path", ["/api/billing/invoices/x", "/api/v2/quota/%F1", "/api/billing/", "/api/v2/x", "/api/v1/usage", "/api/"]
+)
 def test_unknown_api_paths_are_json_404s(client, path):
     response = client.post(path)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_the_docs_without_their_slash_still_redirect(client):
-    assert client.get("/api/docs").headers["Location"] == "/api/docs/"
+@pytest.mark.parametrize("path", ["/api/docs", "/api/schema"])
+def test_the_docs_without_their_slash_still_redirect(client, path):
+    assert client.get(path).headers["Location"] == f"{path}/"
 
 
 def test_the_pdf_is_documented_as_a_pdf(schema):

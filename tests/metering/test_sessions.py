@@ -22,6 +22,21 @@ def test_slots_up_to_the_plan_limit_then_429():
     assert client.get(reverse("sessions-quota")).json() == {"limit": 3, "active": 3, "remaining": 0}
 
 
+def test_the_429_says_when_the_first_slot_times_out():
+    org = metered_org("free")
+    client = api_client(org)
+    client.post(reverse("sessions"))
+    org = move_clock(org, START + timedelta(minutes=10))
+    client.post(reverse("sessions"))
+    client.post(reverse("sessions"))
+    org = move_clock(org, START + timedelta(minutes=25, seconds=30))
+    refused = client.post(reverse("sessions"))
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "270"  # the first session, opened at START, times out at minute 30
+    org = move_clock(org, START + timedelta(minutes=25, seconds=30) + timedelta(seconds=270))
+    assert client.post(reverse("sessions")).status_code == 201
+
+
 def test_ending_frees_the_slot_and_is_idempotent():
     org = metered_org("free")
     client = api_client(org)
