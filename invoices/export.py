@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 CSV_COLUMNS = (
     "number", "org", "org_name", "issued_at", "period_start", "period_end", "due_at",
-    "currency", "subtotal", "tax", "total", "amount_paid", "status",
+    "currency", "subtotal", "tax", "total", "credit_applied", "amount_paid", "status",
 )  # fmt: skip
-_MONEY_COLUMNS = ("subtotal", "tax", "total", "amount_paid")
+_MONEY_COLUMNS = ("subtotal", "tax", "total", "credit_applied", "amount_paid")
 _DATE_COLUMNS = ("issued_at", "period_start", "period_end", "due_at")
 # Spreadsheets run a cell that starts with one of these as a formula; customer-typed text must not.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -113,6 +113,7 @@ class Invoice(models.Model):
     tax = models.BigIntegerField(default=0)
     total = models.BigIntegerField(default=0)
     amount_paid = models.BigIntegerField(default=0)
+    credit_applied = models.BigIntegerField(default=0, help_text="The org's account credit spent on this invoice.")
     attempt_count = models.PositiveSmallIntegerField(default=0)
     next_payment_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     memo = models.TextField(blank=True)
@@ -162,7 +163,7 @@ class Invoice(models.Model):
         """What the customer still owes: nothing on a voided invoice (an uncollectible one may still be paid)."""
         if self.status == InvoiceStatus.VOID:
             return Money.zero(self.currency)
-        return Money(max(self.total - self.amount_paid, 0), self.currency)
+        return Money(max(self.total - self.credit_applied - self.amount_paid, 0), self.currency)
 
     def money(self, field: str) -> Money:
         return Money(getattr(self, field), self.currency)
@@ -213,3 +214,47 @@ class InvoiceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invoice} {self.kind}"
+
+
+class AccountCredit(models.Model):
+    """What we owe an org in one currency, spent on its next invoices before any card is charged (Stripe's customer
+    balance). The row is the lock for changing it; the balance is the sum of its entries."""
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="account_credits")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    balance = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "currency"], name="one_account_credit_per_org_currency"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="account_credit_never_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org} {Money(self.balance, self.currency).format()}"
+
+
+class AccountCreditEntryKind(models.TextChoices):
+    CREDITED = "credited", "Credited (invoice below zero)"
+    APPLIED = "applied", "Applied to an invoice"
+    RESTORED = "restored", "Restored (invoice voided)"
+
+
+class AccountCreditEntry(models.Model):
+    """One change of an account credit, tied to the invoice that caused it; append-only."""
+
+    account = models.ForeignKey(AccountCredit, on_delete=models.PROTECT, related_name="entries")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="account_credit_entries")
+    kind = models.CharField(max_length=10, choices=AccountCreditEntryKind.choices)
+    amount = models.BigIntegerField(help_text="Minor units; positive adds to what we owe the org.")
+    balance_after = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "account credit entries"
+        # Each invoice credits, spends or restores at most once: settling or voiding twice changes nothing.
+        constraints = [models.UniqueConstraint(fields=["invoice", "kind"], name="one_account_credit_entry_per_cause")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.invoice}"

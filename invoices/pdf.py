@@ -47,7 +47,7 @@ PAYMENT_PATH = "/billing/payment/"
 _SHOWN_FIELDS = (
     "number", "status", "currency", "issued_at", "due_at", "paid_at", "period_start", "period_end", "seller",
     "billed_name", "timezone", "billing_email", "tax_id", "billing_address", "country", "tax_name", "tax_rate_bp",
-    "subtotal", "tax", "total", "amount_paid", "memo",
+    "subtotal", "tax", "total", "credit_applied", "amount_paid", "memo",
 )  # fmt: skip
 _LINE_FIELDS = ("description", "quantity", "unit_amount", "amount", "period_start", "period_end")
 # Renders that change what they read while we render are retried; past this the caller gets a Conflict.
@@ -140,6 +140,9 @@ def _context(invoice: Invoice) -> dict[str, Any]:
         {"label": "Subtotal", "value": money(invoice.subtotal)},
         {"label": tax_label, "value": money(invoice.tax)},
         {"label": "Total", "value": money(invoice.total), "css": "total"},
+        *([{"label": "Account credit applied", "value": money(-invoice.credit_applied)}]
+          if invoice.credit_applied else []),
+        *([{"label": "Added to your account credit", "value": money(-invoice.total)}] if invoice.total < 0 else []),
         {"label": "Amount paid", "value": money(invoice.amount_paid)},
         {"label": "Amount due", "value": amount_due, "css": f"due {invoice.status}"},
     ]

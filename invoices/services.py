@@ -20,6 +20,7 @@ from billing_portal.core.errors import Conflict, InvalidInput
 from billing_portal.core.money import Money
 from billing_portal.core.queueing import enqueue_on_commit
 from billing_portal.subscriptions.periods import Period
+from invoices.account_credit import account_credit_restore, account_credit_settle
 from invoices.models import (
     UNPAID_STATUSES,
     Invoice,
@@ -155,14 +156,17 @@ def invoice_finalize(*, invoice: Invoice, actor: Actor, due_in: timedelta = time
         invoice.due_at = now + due_in
         invoice.number = _next_number(now)
         invoice.status = InvoiceStatus.OPEN
-        if invoice.total <= 0:
+        account_credit_settle(invoice=invoice, actor=actor)
+        if invoice.amount_due.amount == 0:
             invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
         invoice.save()
-        invoice_event_record(invoice, InvoiceEventKind.FINALIZED, actor, number=invoice.number, total=invoice.total)
+        invoice_event_record(invoice, InvoiceEventKind.FINALIZED, actor, number=invoice.number, total=invoice.total,
+                             credit_applied=invoice.credit_applied)
         if invoice.status == InvoiceStatus.PAID:
             invoice_event_record(invoice, InvoiceEventKind.PAID, actor, amount=0)
         audit_record(org=org, actor=actor, action="invoice.finalized", target=invoice,
-                     after={"number": invoice.number, "total": invoice.total, "status": invoice.status})
+                     after={"number": invoice.number, "total": invoice.total, "status": invoice.status,
+                            "credit_applied": invoice.credit_applied})
         enqueue_on_commit(render_invoice_pdf, invoice.pk)
     return invoice
 
@@ -174,7 +178,7 @@ def invoice_record_payment(*, invoice: Invoice, amount: Money, actor: Actor, ref
             raise Conflict(f"Invoice {invoice} is {invoice.get_status_display().lower()}; nothing to pay.")
         before = invoice.status
         invoice.amount_paid += amount.amount
-        if invoice.amount_paid >= invoice.total:
+        if invoice.amount_due.amount == 0:
             invoice.status = InvoiceStatus.PAID
             invoice.paid_at = clock.now(org=invoice.org)
             invoice.next_payment_attempt_at = None
@@ -226,6 +230,8 @@ def _close_unpaid(invoice: Invoice, *, status: str, event: str, actor: Actor, re
         invoice.status = status
         invoice.next_payment_attempt_at = None
         invoice.save()
+        if status == InvoiceStatus.VOID:
+            account_credit_restore(invoice=invoice, actor=actor)
         invoice_event_record(invoice, event, actor, reason=reason)
         audit_record(org=invoice.org, actor=actor, action=f"invoice.{status}", target=invoice,
                      before={"status": before}, after={"status": status}, reason=reason)

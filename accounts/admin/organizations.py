@@ -19,12 +19,13 @@ from billing_portal.api.models import ApiKey
 from billing_portal.audit.models import AuditEntry
 from billing_portal.core import clock
 from billing_portal.core.admin import AppendOnlyAdmin, OperationsAdmin, ReadOnlyInline
+from billing_portal.core.money import Money
 from billing_portal.payments.admin.operations import RESYNC_STRIPE
 from billing_portal.payments.models import Charge, PaymentMethod, Refund
 from billing_portal.subscriptions.admin import operations as subscriptions
 from billing_portal.subscriptions.models import SeatChange, Status
 from billing_portal.subscriptions.selectors import next_charge, status_label
-from invoices.models import Invoice
+from invoices.models import AccountCredit, AccountCreditEntry, Invoice
 from metering.admin import operations as credits
 from metering.models import CreditEntry, UsageEvent
 from metering.selectors import credit_balance, quota_usage
@@ -189,10 +190,15 @@ class OrganizationAdmin(OperationsAdmin, AppendOnlyAdmin):
     @admin.display(description="")
     def invoices_shown(self, org: Organization) -> SafeString:
         invoices = Invoice.objects.filter(org=org).order_by("-created_at", "-id")[:RECENT]
+        credit_entries = AccountCreditEntry.objects.filter(account__org=org).select_related("account", "invoice")
         return self._panel(
             "invoices",
             org,
             invoices=[(invoice, invoice.money("total").format()) for invoice in invoices],
+            account_credits=[Money(a.balance, a.currency) for a in AccountCredit.objects.filter(org=org)],
+            credit_entries=[(entry, Money(entry.amount, entry.account.currency).format(),
+                             Money(entry.balance_after, entry.account.currency).format())
+                            for entry in credit_entries[:RECENT]],
             url=_changelist(Invoice, org),
             links=[
                 ("Payment methods", _changelist(PaymentMethod, org)),

@@ -12,6 +12,7 @@ from billing_portal.catalog.models import CreditModel, Interval, Plan, PlanPrice
 from billing_portal.catalog.selectors import plan_features, plan_quotas
 from billing_portal.subscriptions.models import Status, Subscription
 from billing_portal.subscriptions.selectors import next_charge
+from invoices.account_credit import account_credit_balance
 from invoices.models import Invoice, InvoiceKind, InvoiceStatus, LineKind
 
 # --- Errors: the one shape of every 4xx and 5xx --------------------------------------------------
@@ -97,6 +98,13 @@ class BillingOut(serializers.Serializer):
     seats = serializers.IntegerField(source="seat_quantity")
     recurring_price = MoneyOut(help_text="What one full period costs: base plus every seat.")
     next_charge = serializers.SerializerMethodField(help_text="Before tax and seat prorations.")
+    account_credit = serializers.SerializerMethodField(
+        help_text="What we owe the org (from invoices below zero), spent on its next invoices before any card."
+    )
+
+    @extend_schema_field(MoneyOut)
+    def get_account_credit(self, subscription: Subscription) -> dict[str, Any]:
+        return MoneyOut(account_credit_balance(subscription.org, subscription.currency)).data
 
     @extend_schema_field(ScheduledChangeOut(allow_null=True))
     def get_scheduled_change(self, subscription: Subscription) -> dict[str, Any] | None:
@@ -273,6 +281,7 @@ class InvoiceDetailOut(InvoiceOut):
     tax = MinorUnitsField()
     tax_name = serializers.CharField()
     tax_rate_bp = serializers.IntegerField(help_text="Basis points: 1900 is 19%.")
+    credit_applied = MinorUnitsField(help_text="Paid from the org's account credit.")
     amount_paid = MinorUnitsField()
     billed_name = serializers.CharField()
     billing_email = serializers.CharField()

@@ -109,7 +109,7 @@ class InvoiceAdmin(OperationsAdmin, AppendOnlyAdmin):
         ("Seller and buyer, as at finalization", {"fields": ["seller", "billed_name", "timezone", "billing_email",
                                                              "tax_id", "billing_address", "country"]}),
         ("Amounts", {"fields": ["subtotal_shown", "tax_name", "tax_rate_bp", "tax_shown", "total_shown",
-                                "amount_paid_shown"]}),
+                                "credit_applied_shown", "amount_paid_shown"]}),
         ("Collection", {"fields": ["attempt_count", "next_payment_attempt_at", "stripe_invoice_id"]}),
         ("PDF", {"fields": ["pdf_download", "pdf_rendered_at", "pdf_fingerprint"]}),
     ]  # fmt: skip
@@ -118,6 +118,7 @@ class InvoiceAdmin(OperationsAdmin, AppendOnlyAdmin):
     subtotal_shown = money_column("subtotal")
     tax_shown = money_column("tax")
     total_shown = money_column("total")
+    credit_applied_shown = money_column("credit_applied")
     amount_paid_shown = money_column("amount_paid")
 
     @admin.display(description="status", ordering="status")

@@ -42,6 +42,7 @@ def test_billing_answers_the_subscription_with_iso_utc_timestamps_and_money_in_m
             "amount": {"amount": 7_300, "currency": "USD"},
             "description": "Team (monthly)",
         },
+        "account_credit": {"amount": 0, "currency": "USD"},
     }
 
 

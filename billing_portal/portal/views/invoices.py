@@ -10,6 +10,7 @@ from billing_portal.payments.services import invoice_collect
 from billing_portal.portal.context import BILLING, MANAGERS, PortalContext, org_view
 from billing_portal.portal.pages import render_page
 from billing_portal.subscriptions.services.payment_state import subscription_sync_payment_state
+from invoices.account_credit import account_credit_balance
 from invoices.models import UNPAID_STATUSES, Invoice
 
 PAGE_SIZE = 50
@@ -18,7 +19,8 @@ PAGE_SIZE = 50
 @org_view(BILLING)
 def invoices(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     page = Paginator(Invoice.objects.of_org(ctx.org), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render_page(request, ctx, "portal/invoices.html", "invoices", page=page)
+    return render_page(request, ctx, "portal/invoices.html", "invoices", page=page,
+                       account_credit=account_credit_balance(ctx.org, ctx.org.subscription.currency))
 
 
 @org_view(BILLING, writes=MANAGERS)

@@ -50,6 +50,7 @@ from billing_portal.subscriptions.services.seats import (
     seats_pending,
     subscription_locked,
 )
+from invoices.account_credit import account_credit_to_spend
 from invoices.models import InvoiceKind, LineKind
 from invoices.services import LineSpec, invoice_issue, invoice_tax, invoice_void
 from metering.services.rules import MAX_LIMIT
@@ -71,12 +72,18 @@ class ChangePreview:
     lines: tuple[LineSpec, ...]
     subtotal: Money
     tax: Money
+    account_credit: Money  # what the org's account credit pays of subtotal + tax
     tax_name: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def amount_due(self) -> Money:
-        return self.subtotal + self.tax
+        return Money(max((self.subtotal + self.tax - self.account_credit).amount, 0), self.subtotal.currency)
+
+    @property
+    def credited(self) -> Money:
+        """A total below zero: what the org's account credit gains."""
+        return Money(max(-(self.subtotal + self.tax).amount, 0), self.subtotal.currency)
 
 
 @dataclass(frozen=True)
@@ -172,6 +179,9 @@ def subscription_preview_change(
         lines=lines,
         subtotal=subtotal,
         tax=tax.amount,
+        # Stripe spends its own customer balance, which its quote lines show.
+        account_credit=Money.zero(subtotal.currency) if billed_by_stripe or not lines
+        else account_credit_to_spend(org, subtotal + tax.amount),
         tax_name=tax.name,
         warnings=_warnings(subscription, plan),
     )
@@ -232,7 +242,7 @@ def _change_locally(
                 period=Period(at, quote.period.end), actor=actor, subscription=subscription,
             )
             # Nothing may change if the total moved since the preview (a seat was added in between, say).
-            if expected_amount is not None and invoice.money("total") != expected_amount:
+            if expected_amount is not None and invoice.amount_due != expected_amount:
                 raise _price_changed()
             result = invoice_collect(invoice=invoice, actor=actor, on_session=True)
             if not result.succeeded:  # the void stays on record; the pending seats wait for the next invoice
@@ -458,7 +468,7 @@ def subscription_preview_enterprise(
     tax = invoice_tax(country=org.country, subtotal=subtotal)
     return ChangePreview(plan=Plan.objects.get(code="enterprise"), interval=interval, applies_now=True,
                          effective_at=at, proration_at=at, lines=tuple(lines), subtotal=subtotal, tax=tax.amount,
-                         tax_name=tax.name)
+                         account_credit=account_credit_to_spend(org, subtotal + tax.amount), tax_name=tax.name)
 
 
 def subscription_assign_enterprise(
@@ -493,7 +503,7 @@ def subscription_assign_enterprise(
         if any(line.amount.amount for line in lines):
             invoice = invoice_issue(org=org, kind=InvoiceKind.UPGRADE, currency=subscription.currency, lines=lines,
                                     period=period, actor=actor, subscription=subscription)
-            if expected_amount is not None and invoice.money("total") != expected_amount:
+            if expected_amount is not None and invoice.amount_due != expected_amount:
                 raise _price_changed()
             seats_mark_settled(pending, invoice)
         elif expected_amount is not None and expected_amount.amount:
