@@ -175,6 +175,14 @@ def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("org").filter(token_hash=_token_hash(token)).first()
 
 
+def invitation_open(token: str) -> Invitation | None:
+    """The invitation behind `token` while it can still be accepted: pending and not expired."""
+    invitation = invitation_by_token(token)
+    if invitation is None or invitation.status != InvitationStatus.PENDING:
+        return None
+    return invitation if invitation.expires_at > clock.now(org=invitation.org) else None
+
+
 def invitation_accept(*, token: str, user: User) -> Membership:
     invitation = invitation_by_token(token)
     if invitation is None or invitation.status != InvitationStatus.PENDING:
@@ -216,6 +224,11 @@ def invitation_revoke(*, invitation: Invitation, by: Membership) -> None:
     if revoked:
         audit_record(org=by.org, actor=Actor.for_user(by.user), action="invitation.revoked", target=invitation,
                      before={"status": InvitationStatus.PENDING}, after={"status": InvitationStatus.REVOKED})
+        return
+    invitation.refresh_from_db(fields=["status"])
+    if invitation.status != InvitationStatus.REVOKED:  # revoking twice is the same revocation
+        raise Conflict(f"The invitation for {invitation.email} was already {invitation.get_status_display().lower()}"
+                       "; it stays as it is.")
 
 
 def _memberships_locked(membership: Membership, by: Membership) -> tuple[Membership, Membership]:

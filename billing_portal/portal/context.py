@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import prefetch_related_objects
@@ -20,6 +21,9 @@ from billing_portal.audit.services import Actor
 from billing_portal.core.errors import NotAllowed
 
 SESSION_KEY = "current_org_id"
+# Every portal form names the org its page was for: the session's current org can change in another tab between
+# rendering a form and sending it, and a form must never act on an org its page did not show.
+FORM_ORG_FIELD = "org_id"
 
 
 @dataclass
@@ -87,6 +91,10 @@ def org_view(
                 raise PermissionDenied("Your role in this organization cannot open this page.")
             if request.method == "POST" and writes is not None and not writes(ctx):
                 raise PermissionDenied("Your role in this organization cannot make this change.")
+            if request.method == "POST" and request.POST.get(FORM_ORG_FIELD, str(ctx.org.pk)) != str(ctx.org.pk):
+                messages.error(request, f"That form was for another organization; you have switched to "
+                                        f"{ctx.org.name} since. Nothing was changed.")
+                return redirect("portal:home")
             request.portal = ctx  # type: ignore[attr-defined]
             try:
                 with timezone.override(ctx.org.tz):  # dates on the page are the org's days, as its periods are

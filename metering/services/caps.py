@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 
 def _check(
-    *, org: Organization, meter: str, by: Membership | User, member: Membership | None, space: Space | None
+    *, org: Organization, meter: str, by: Membership | User, member: Membership | None, space: Space | None,
+    setting: bool,
 ) -> Actor:
-    """Who may set this cap, and on what; returns the actor to record."""
+    """Who may set (or remove) this cap, and on what; returns the actor to record."""
     is_staff = isinstance(by, User) and by.is_staff
     if not is_staff and not (
         isinstance(by, Membership)
@@ -41,12 +42,17 @@ def _check(
         )
     if (member is not None and member.org_id != org.pk) or (space is not None and space.org_id != org.pk):
         raise InvalidInput("That member or space belongs to another organization.")
+    # As for roles and removals: an ADMIN caps MEMBERs and VIEWERs, not the OWNER, another ADMIN or themselves.
+    if (member is not None and not is_staff and by.role != Role.OWNER  # type: ignore[union-attr]
+            and not permissions.can_act_on_member(by, member)):  # type: ignore[arg-type]
+        raise NotAllowed("Admins cap members and viewers only; the owner caps admins.")
     if meter == CREDITS_METER:
         if member is None:
             raise InvalidInput(
                 "Credit limits are per user.", fields={"member": ["Required for credit limits."]}
             )
-        if "custom_limits" not in entitlements_for(plan=org.subscription.plan, org=org).features:
+        # A limit set before a move to a plan without the feature can still be removed.
+        if setting and "custom_limits" not in entitlements_for(plan=org.subscription.plan, org=org).features:
             raise NotAllowed(
                 "Per-user credit limits need a plan with custom limits.", code="feature_not_available"
             )
@@ -71,7 +77,7 @@ def cap_set(
     member: Membership | None = None,
     space: Space | None = None,
 ) -> UsageCap:
-    actor = _check(org=org, meter=meter, by=by, member=member, space=space)
+    actor = _check(org=org, meter=meter, by=by, member=member, space=space, setting=True)
     if type(limit) is not int or not 0 <= limit <= MAX_LIMIT:
         raise InvalidInput(
             f"A cap is a whole number from 0 to {MAX_LIMIT:,}.", fields={"limit": [f"0 to {MAX_LIMIT:,}."]}
@@ -104,7 +110,7 @@ def cap_remove(
     member: Membership | None = None,
     space: Space | None = None,
 ) -> None:
-    actor = _check(org=org, meter=meter, by=by, member=member, space=space)
+    actor = _check(org=org, meter=meter, by=by, member=member, space=space, setting=False)
     with transaction.atomic():
         cap = UsageCap.objects.filter(org=org, meter=meter, member=member, space=space).first()
         if cap is None:

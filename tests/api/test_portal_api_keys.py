@@ -28,7 +28,8 @@ def signed_in(client, membership):
 
 
 def create(client, **fields):
-    return client.post(PAGE, {"name": "Backend", "kind": "live", "scopes": ["usage"], **fields})
+    """The POST, then the page it redirects to (which shows a new key's secret, once)."""
+    return client.post(PAGE, {"name": "Backend", "kind": "live", "scopes": ["usage"], **fields}, follow=True)
 
 
 def test_owner_and_admin_see_the_page_and_its_tab_others_neither(client, org):

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.middleware.csrf import get_token
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from billing_portal.catalog.models import PlanPrice
 from billing_portal.core.money import Money
+from billing_portal.portal.context import FORM_ORG_FIELD
 
 register = template.Library()
 
@@ -36,3 +42,11 @@ def percent_of(used: int, limit: int | None) -> int:
     if not limit:
         return 0
     return min(100, used * 100 // limit)
+
+
+@register.simple_tag(takes_context=True)
+def portal_form(context: dict[str, Any]) -> SafeString:
+    """What every portal form sends besides its fields: the CSRF token and the org its page was for."""
+    return format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+                       '<input type="hidden" name="{}" value="{}">',
+                       get_token(context["request"]), FORM_ORG_FIELD, context["ctx"].org.pk)

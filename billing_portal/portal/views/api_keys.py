@@ -40,16 +40,20 @@ class ApiKeyForm(forms.Form):
             self.fields["scopes"].help_text = "Only the owner can grant billing:write."
 
 
+NEW_KEY_SESSION_KEY = "new_api_key"
+
+
 def _page(
     request: HttpRequest,
     ctx: PortalContext,
     form: ApiKeyForm,
     *,
     status: int = 200,
-    created: ApiKey | None = None,
-    secret: str = "",
 ) -> HttpResponse:
     keys = ApiKey.objects.filter(org=ctx.org).order_by("-created_at", "-id")
+    # The key just created, whose secret is shown on this one page and never again.
+    created_id, secret = request.session.pop(NEW_KEY_SESSION_KEY, (None, ""))
+    created = keys.filter(pk=created_id).first() if created_id else None
     return render_page(
         request,
         ctx,
@@ -59,14 +63,15 @@ def _page(
         form=form,
         page=Paginator(keys, PAGE_SIZE).get_page(request.GET.get("page")),
         created=created,
-        secret=secret,
+        secret=secret if created else "",
     )
 
 
 @never_cache
 @org_view(KEY_ADMINS)
 def api_keys(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
-    """GET lists the keys; POST creates one and shows its secret, once, on the page it answers."""
+    """GET lists the keys; POST creates one and redirects to the list, which shows its secret once (a reload of
+    that page sends nothing again)."""
     if request.method != "POST":
         return _page(request, ctx, ApiKeyForm(ctx=ctx))
     form = ApiKeyForm(request.POST, ctx=ctx)
@@ -84,7 +89,8 @@ def api_keys(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     except BillingError as error:
         error.show_on(form)
         return _page(request, ctx, form, status=400)
-    return _page(request, ctx, ApiKeyForm(ctx=ctx), created=key, secret=secret)
+    request.session[NEW_KEY_SESSION_KEY] = (key.pk, secret)
+    return redirect("portal:api-keys")
 
 
 @org_view(KEY_ADMINS)

@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.models import InvitationStatus
 from accounts.selectors import orgs_of
 from billing_portal.audit.services import Actor
 from billing_portal.core.errors import BillingError
@@ -43,7 +42,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = services.invitation_by_token(token)
+    invitation = services.invitation_open(token)
     if not request.user.is_authenticated:
         return render(request, "registration/invitation.html", {"invitation": invitation, "token": token})
     if request.method == "POST":
@@ -55,9 +54,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             request.session[SESSION_KEY] = membership.org_id
             messages.success(request, f"You joined {membership.org.name}.")
             return redirect("portal:overview")
-    valid = invitation is not None and invitation.status == InvitationStatus.PENDING
-    return render(request, "registration/invitation.html",
-                  {"invitation": invitation if valid else None, "token": token})
+    return render(request, "registration/invitation.html", {"invitation": services.invitation_open(token),
+                                                            "token": token})
 
 
 @login_required

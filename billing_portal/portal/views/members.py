@@ -96,8 +96,9 @@ def _change_role(ctx: PortalContext, membership: Membership, request: HttpReques
     form = RoleForm(request.POST)
     if not form.is_valid():
         raise InvalidInput(f"{membership.user.email}: choose a valid role.")
-    services.membership_change_role(membership=membership, role=form.cleaned_data["role"], by=ctx.membership)
-    return f"{membership.user.email} is now {membership.get_role_display()}."
+    changed = services.membership_change_role(membership=membership, role=form.cleaned_data["role"],
+                                              by=ctx.membership)
+    return f"{changed.user.email} is now {changed.get_role_display()}."
 
 
 def _billing_read(ctx: PortalContext, membership: Membership, request: HttpRequest) -> str:

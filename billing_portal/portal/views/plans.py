@@ -24,7 +24,7 @@ from billing_portal.subscriptions.services.changes import (
     subscription_preview_change,
     subscription_undo_scheduled_change,
 )
-from billing_portal.subscriptions.services.proration import applies_now
+from billing_portal.subscriptions.services.proration import applies_now, is_current_plan
 
 QUOTE_SALT = "portal.plan-quote"
 
@@ -56,7 +56,7 @@ def plans(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
 def _action(subscription: Subscription, plan: Plan, interval: str) -> str:
     if plan.is_contact_sales:
         return "contact"
-    if plan.pk == subscription.plan_id and interval == subscription.interval:
+    if is_current_plan(subscription, plan, interval):
         return "current"
     return "upgrade" if applies_now(subscription, plan, interval) else "downgrade"
 

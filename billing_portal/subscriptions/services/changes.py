@@ -41,6 +41,7 @@ from billing_portal.subscriptions.services.payment_state import subscription_syn
 from billing_portal.subscriptions.services.proration import (
     ChangeQuote,
     applies_now,
+    is_current_plan,
     quote_change,
     subscription_recurring_lines,
 )
@@ -111,7 +112,7 @@ def _validate_target(subscription: Subscription, plan: Plan, interval: str, *, s
     if self_serve and not plan.is_public and plan.pk != subscription.plan_id:
         raise InvalidInput("That plan is not available.", fields={"plan": ["Not available."]})
     plan_price(plan, subscription.currency)
-    if plan.pk == subscription.plan_id and interval == subscription.interval:
+    if is_current_plan(subscription, plan, interval):
         raise InvalidInput("That is already your plan.", code="no_change")
 
 

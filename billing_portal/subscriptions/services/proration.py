@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from billing_portal.catalog.models import Interval, Plan
-from billing_portal.catalog.selectors import plan_price
+from billing_portal.catalog.selectors import plan_is_free, plan_price
 from billing_portal.core.money import Money, sum_money
 from billing_portal.subscriptions.models import Status, Subscription
 from billing_portal.subscriptions.periods import Period, period_containing
@@ -38,6 +38,13 @@ class ChangeQuote:
     @property
     def currency(self) -> str:
         return self.lines[0].unit_amount.currency if self.lines else "USD"
+
+
+def is_current_plan(subscription: Subscription, plan: Plan, interval: str) -> bool:
+    """The subscription's own plan and interval; Free is Free whatever the interval (nothing is billed)."""
+    if plan.pk != subscription.plan_id:
+        return False
+    return interval == subscription.interval or plan_is_free(plan, subscription.currency)
 
 
 def applies_now(subscription: Subscription, plan: Plan, interval: str) -> bool:
