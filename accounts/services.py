@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 from accounts import permissions
 from accounts.models import Invitation, InvitationStatus, Membership, Organization, Role, Space, User
@@ -29,6 +29,7 @@ from billing_portal.payments.services import customer_push, payment_method_add_t
 from billing_portal.subscriptions.policy import capability_require
 from billing_portal.subscriptions.services.seats import member_limit_check, seats_sync, subscription_locked
 from billing_portal.subscriptions.services.start import subscription_start
+from metering.services import credits_pools_ready
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -89,7 +90,8 @@ def org_create(
 ) -> Organization:
     with transaction.atomic():
         test_clock = (
-            TestClock.objects.create(name=f"{name} clock", frozen_time=test_clock_at) if test_clock_at else None
+            TestClock.objects.create(name=Truncator(name).chars(TestClock._meta.get_field("name").max_length - 6)
+                                     + " clock", frozen_time=test_clock_at) if test_clock_at else None
         )
         org = Organization(
             name=name,
@@ -212,6 +214,8 @@ def invitation_accept(*, token: str, user: User) -> Membership:
                      after={"role": membership.role, "invitation": invitation.pk})
         seats_sync(org=org, reason=f"{user.email} joined", idempotency_key=f"membership:{membership.pk}:added",
                    actor=Actor.for_user(user))
+    if not subscription.plan.pooled_credits:  # their own credits, shown before their first call
+        credits_pools_ready(org=org, member_ids=[membership.pk], actor=Actor.for_user(user))
     return membership
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
@@ -62,6 +63,12 @@ class TaxRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country} {self.name} {self.rate_bp / 100:g}%"
+
+    def clean(self) -> None:
+        # Orgs store their country upper-cased: "at" would never match an Austrian org, nor clash with "AT".
+        self.country = self.country.strip().upper()
+        if not (len(self.country) == 2 and self.country.isascii() and self.country.isalpha()):
+            raise ValidationError({"country": "Two letters, e.g. AT."})
 
 
 class InvoiceSequence(models.Model):

@@ -112,26 +112,24 @@ class MeterUsage:
 
 
 def quota_usage(*, org: Organization, entitlements: Entitlements | None = None) -> list[MeterUsage]:
-    """Every meter in the current window: the exact counters, and the plan's limits when not yet counted.
+    """Every meter in the current window: the exact counters with the limits they enforce (those of the plan when
+    the window opened: a catalog change applies from the next window), and the plan's limits when not yet counted.
 
     `entitlements`: the org's, when the caller has them already."""
     window = current_window(org)
     entitlements = entitlements or entitlements_for(plan=org.subscription.plan, org=org)
-    used = dict(
-        UsageCounter.objects.filter(org=org, window_start=window.start, subject=ORG_SUBJECT).values_list(
-            "meter", "used"
-        )
+    rows = UsageCounter.objects.filter(org=org, window_start=window.start, subject=ORG_SUBJECT).values_list(
+        "meter", "used", "quota", "hard_limit", "limits_set"
     )
+    counters = {meter: (used, (quota, hard_limit) if limits_set else None)
+                for meter, used, quota, hard_limit, limits_set in rows}
+
+    def limits(meter: str) -> tuple[int | None, int | None]:
+        counted = counters.get(meter, (0, None))[1]
+        return counted or (entitlements.quota(meter), entitlements.hard_limit(meter))
+
     return [
-        MeterUsage(
-            m.code,
-            m.name,
-            m.unit,
-            used.get(m.code, 0),
-            entitlements.quota(m.code),
-            entitlements.hard_limit(m.code),
-            window,
-        )
+        MeterUsage(m.code, m.name, m.unit, counters.get(m.code, (0, None))[0], *limits(m.code), window)
         for m in Meter.objects.all()
     ]
 

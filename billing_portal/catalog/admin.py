@@ -1,11 +1,39 @@
+from typing import Any
+
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
 
 from billing_portal.catalog.models import Meter, Plan, PlanPrice, PlanQuota, QuotaOverride
 from billing_portal.core.admin import AppendOnlyAdmin, AuditedChangesAdmin
+from billing_portal.subscriptions.models import Subscription
+
+
+class PlanPriceFormSet(BaseInlineFormSet):
+    """A price orgs are billed in stays: without it their renewals and pages could not price the plan."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            dropped = form in self.deleted_forms or "currency" in form.changed_data
+            currency = form.initial.get("currency")
+            if not (dropped and currency and self.instance.pk):
+                continue
+            billed = Subscription.objects.filter(
+                Q(plan=self.instance) | Q(scheduled_plan=self.instance), currency=currency
+            ).count()
+            if billed:
+                raise ValidationError(
+                    f"{billed} subscription{'s are' if billed != 1 else ' is'} billed for {self.instance.name} "
+                    f"in {currency}: its {currency} price can be changed, not removed."
+                )
 
 
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
+    formset = PlanPriceFormSet
     extra = 0
 
 
@@ -16,7 +44,8 @@ class PlanQuotaInline(admin.TabularInline):
 
 @admin.register(Plan)
 class PlanAdmin(AuditedChangesAdmin):
-    """The catalog: a price or quota change applies to every org on the plan; each saved change is audited."""
+    """The catalog; each saved change is audited. A change applies to the orgs on the plan from their next cycle:
+    prices at the next renewal, quotas, grace and allotments when the next usage window opens."""
 
     list_display = [
         "name", "code", "display_order", "is_public", "is_contact_sales", "is_signup_trial", "trial_days",
@@ -34,6 +63,10 @@ class PlanAdmin(AuditedChangesAdmin):
                                           "limit_storage_mb"]}),
         ("Features", {"fields": ["feature_sso", "feature_scim", "feature_custom_limits", "feature_priority_support"]}),
     ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The code names the plan to the code, the API (tiers) and Stripe (lookup keys): fixed once it exists.
+        return [*super().get_readonly_fields(request, obj), *(["code"] if obj is not None else [])]
 
 
 @admin.register(Meter)

@@ -23,7 +23,9 @@ class CreditPool(models.Model):
     window_start = models.DateTimeField(help_text="The window whose allotment this pool holds.")
     allotment_balance = models.BigIntegerField(default=0)
     topup_balance = models.BigIntegerField(default=0)
-    allotment_granted = models.BigIntegerField(default=0, help_text="The full allotment of this window.")
+    allotment_granted = models.BigIntegerField(
+        default=0, help_text="The allotment this window granted: the plan's, or what was spent if more."
+    )
     cycle_grant = models.BigIntegerField(
         default=0, help_text="Credits made available this window: the base of the low-balance threshold."
     )
@@ -65,7 +67,7 @@ class EntryKind(models.TextChoices):
     STAFF_REVOKE = "staff_revoke", "Staff revoke"
     DEBIT = "debit", "Usage"
     FORFEIT = "forfeit", "Forfeited on a plan change"
-    TRANSFER = "transfer", "Moved between pools on a plan change"
+    TRANSFER = "transfer", "Moved between pools (a plan change, a member back)"
 
 
 class LineItem(models.TextChoices):

@@ -141,7 +141,8 @@ class UsageRollup(models.Model):
 
     org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     day = models.DateField(help_text="In the org's time zone.")
-    dimensions = models.CharField(max_length=500, help_text="All dimensions below joined: the unique key.")
+    # Room for every part at its longest with each character escaped.
+    dimensions = models.CharField(max_length=1000, help_text="All dimensions below joined: the unique key.")
     meter = models.CharField(max_length=40, blank=True)
     member = models.ForeignKey(
         "accounts.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -56,20 +56,30 @@ def _pools_locked(org: Organization) -> list[CreditPool]:
     return list(CreditPool.objects.select_for_update().filter(org=org).order_by("pk"))
 
 
-def _allotment_left_behind(
+def _left_behind(
     pools: list[CreditPool], member_id: int, *, window: Period, at: datetime, actor: Actor
-) -> int | None:
-    """A person who left and came back within the window gets what was left of its allotment, not a second one:
-    it expires in the pools of their earlier memberships and is granted in the new one. None: not back."""
+) -> tuple[int | None, int]:
+    """A person who left and came back gets their top-ups and staff grants back (they roll over), and, within the
+    window, what was left of its allotment rather than a second one. Both leave the pools of their earlier
+    memberships here, to be granted in the new one. Returns (allotment left, None when not back within the
+    window; credits moved)."""
     members = [pool.member_id for pool in pools if pool.member_id is not None]
     user_of = dict(Membership.objects.filter(pk__in=[*members, member_id]).values_list("pk", "user_id"))
-    earlier = [
+    same_person = [
         pool for pool in pools
-        if pool.member_id not in (None, member_id) and pool.window_start == window.start
-        and user_of[pool.member_id] == user_of[member_id]
+        if pool.member_id not in (None, member_id) and user_of[pool.member_id] == user_of[member_id]
     ]  # fmt: skip
+    moved = 0
+    for pool in same_person:
+        if pool.topup_balance:
+            moved += pool.topup_balance
+            entry = ledger_post(pool, kind=EntryKind.TRANSFER, at=at, topup=-pool.topup_balance,
+                                actor_label=actor.label, reason="Moved to the member's new membership.",
+                                idempotency_key=f"moved-topups:{pool.pk}:{member_id}")
+            pool_save(pool, [entry])
+    earlier = [pool for pool in same_person if pool.window_start == window.start]
     if not earlier:
-        return None
+        return None, moved
     left = 0
     for pool in earlier:
         if pool.allotment_balance:
@@ -84,7 +94,7 @@ def _allotment_left_behind(
                 idempotency_key=f"moved:{pool.pk}:{member_id}",
             )
             pool_save(pool, [entry])
-    return left
+    return left, moved
 
 
 def _pools_roll(
@@ -107,8 +117,9 @@ def _pools_roll(
             by_member[member_id] = CreditPool(org=org, member_id=member_id)
     for member_id, pool in sorted(by_member.items(), key=lambda item: item[1].pk or 0):
         allotment = _allotment(entitlements, subscription, pool, active)
+        moved = 0
         if pool.pk is None and member_id is not None:
-            left = _allotment_left_behind(pools, member_id, window=window, at=at, actor=actor)
+            left, moved = _left_behind(pools, member_id, window=window, at=at, actor=actor)
             allotment = allotment if left is None else min(left, allotment)
         if pool.pk is None:
             pool, entries = pool_create(
@@ -119,6 +130,9 @@ def _pools_roll(
                 at=at,
                 actor_label=actor.label,
             )
+            if moved:
+                entries.append(ledger_post(pool, kind=EntryKind.TRANSFER, at=at, topup=moved, actor_label=actor.label,
+                                           reason="Brought from the member's earlier membership."))
         else:
             entries = pool_roll(pool, window=window, allotment=allotment, at=at, actor_label=actor.label)
         alert_was_open = pool.low_alert_open
@@ -193,7 +207,8 @@ def _reseed(pool: CreditPool, *, full: int, at: datetime, actor: Actor, reason: 
     spent = pool.allotment_granted - pool.allotment_balance
     target = max(full - spent, 0)
     pool.cycle_grant += target - pool.allotment_balance
-    pool.allotment_granted = full
+    # What was spent stays spent: after a downgrade below it, a later upgrade must not give it back.
+    pool.allotment_granted = spent + target
     if target == pool.allotment_balance:
         return []
     return [

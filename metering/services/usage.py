@@ -425,8 +425,9 @@ def _refusal(
 def _rollup_key(request: _Request, event: _Event) -> tuple[Any, ...]:
     """The (day, dimensions) total the event adds to: usage_sql.ROLLUP_KEYS."""
     e = event.source
+    # Each part escaped, so that no two different combinations join to the same key ("m|a" + "" vs "m" + "a|").
     dimensions = "|".join(
-        str(part)
+        str(part).replace("\\", "\\\\").replace("|", "\\|")
         for part in (
             e.meter,
             event.member_id or "",

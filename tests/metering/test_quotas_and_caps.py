@@ -119,6 +119,7 @@ def test_quota_endpoints_answer_exactly_the_documented_shape():
     }
     QuotaOverride.objects.create(
         org=org, meter=Meter.objects.get(code="tool_calls"), monthly_quota=None
-    )  # staff deal
+    )  # staff deal, applied to the open window as Assign Enterprise does
+    credits_reseed_allotment(org=org, actor=ACTOR, reason="staff deal")
     assert client.get(reverse("quota", args=["tool_calls"])).json()["limit"] is None
     assert client.get(reverse("quota", args=["nope"])).status_code == 404

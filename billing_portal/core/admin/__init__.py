@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from billing_portal.core.admin.base import AppendOnlyAdmin, AuditedChangesAdmin, ReadOnlyInline, money_column
 from billing_portal.core.admin.operations import (
@@ -32,3 +33,6 @@ class TestClockAdmin(admin.ModelAdmin):
     list_display = ["name", "frozen_time", "created_at"]
     search_fields = ["name", "orgs__slug"]
     readonly_fields = ["frozen_time", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a clock comes with its org (create_org --test-clock), frozen at a chosen instant

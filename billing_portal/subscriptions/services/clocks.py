@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -12,6 +12,8 @@ from billing_portal.core.errors import InvalidInput
 from billing_portal.core.models import TestClock
 from billing_portal.subscriptions.jobs import next_due_times, run_due_jobs
 from billing_portal.subscriptions.models import JobExecution
+
+LONGEST_MOVE = timedelta(days=5 * 366)
 
 
 def org_clock_advance(*, org: Organization, to: datetime, actor: Actor) -> list[JobExecution]:
@@ -25,6 +27,9 @@ def org_clock_advance(*, org: Organization, to: datetime, actor: Actor) -> list[
         clock = TestClock.objects.select_for_update().get(pk=org.test_clock_id)
         if to < clock.frozen_time:
             raise InvalidInput("A test clock only moves forward.", fields={"to": ["Earlier than the clock."]})
+        if to - clock.frozen_time > LONGEST_MOVE:  # every due moment on the way is a stop: bound the work
+            raise InvalidInput("Move a test clock at most five years at a time.",
+                               fields={"to": ["More than five years ahead."]})
         audit_record(org=org, actor=actor, action="test_clock.advanced", target=clock,
                      before={"frozen_time": clock.frozen_time}, after={"frozen_time": to})
     executions: list[JobExecution] = []

@@ -28,6 +28,8 @@ class Command(BaseCommand):
             organization = Organization.objects.filter(slug=org).first()
             if organization is None:
                 raise CommandError(f"There is no organization with the slug {org!r}.")
+        if not out.name or out.is_dir():
+            raise CommandError(f"--out names the ZIP file to write, not a folder: {str(out)!r}.")
         if not out.parent.is_dir():
             raise CommandError(f"{out.parent} is not a folder.")
         # Written beside the target and renamed at the end: a failed export never leaves a half ZIP at `out`.
@@ -36,6 +38,8 @@ class Command(BaseCommand):
             with partial.open("wb") as file:
                 count = invoices_export_month(year=year, month=month_number, org=organization, out=file)
             partial.replace(out)
+        except OSError as error:  # no room, no right to write there
+            raise CommandError(f"Could not write {out}: {error.strerror or error}.") from error
         finally:
             partial.unlink(missing_ok=True)
         self.stdout.write(self.style.SUCCESS(f"Wrote {count} invoices issued in {month} to {out}."))
