@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 
 from accounts.models import Organization
@@ -75,7 +77,9 @@ def invoice_collect(*, invoice: Invoice, actor: Actor, on_session: bool = False)
     if invoice.stripe_invoice_id:
         return provider.charge(ChargeRequest(
             org_id=invoice.org_id, amount=invoice.amount_due, description=f"Invoice {invoice.number}",
-            idempotency_key=f"stripe-invoice:{invoice.stripe_invoice_id}:{invoice.attempt_count + 1}",
+            # One key per attempt: Stripe counts only its own retries, so a count would repeat the owner's
+            # second "pay now" (with a new card) and Stripe would answer it with the first one's decline.
+            idempotency_key=f"stripe-invoice:{invoice.stripe_invoice_id}:{uuid.uuid4().hex}",
             payment_method=PaymentMethodRef(), on_session=on_session, invoice_reference=invoice.stripe_invoice_id,
         ))
     with transaction.atomic():

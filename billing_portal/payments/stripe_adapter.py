@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         PaymentIntentCreateParams,
         PriceCreateParams,
         RefundCreateParams,
+        SubscriptionCancelParams,
         SubscriptionScheduleUpdateParamsPhase,
         SubscriptionUpdateParamsItem,
     )
@@ -347,6 +348,16 @@ def subscription_set_cancel_at_period_end(
         )
 
 
+def subscription_cancel_now(*, subscription_id: str, idempotency_key: str) -> None:
+    """End the subscription at once, with no final invoice and no proration: the portal has moved the org to Free.
+    One already canceled stays as it is."""
+    with _portal_errors():
+        if _client().v1.subscriptions.retrieve(subscription_id).status == "canceled":
+            return
+        params: SubscriptionCancelParams = {"invoice_now": False, "prorate": False}
+        _client().v1.subscriptions.cancel(subscription_id, params, _options(idempotency_key))
+
+
 def subscription_set_default_payment_method(
     *, subscription_id: str, payment_method_id: str, idempotency_key: str
 ) -> None:
@@ -538,9 +549,12 @@ def price_by_lookup_key(lookup_key: str) -> PriceState | None:
 
 
 def price_create(
-    *, product_id: str, currency: str, unit_amount: int, interval: str, lookup_key: str, nickname: str
+    *, product_id: str, currency: str, unit_amount: int, interval: str, lookup_key: str, nickname: str,
+    replacing: str,
 ) -> PriceState:
-    """A recurring price that takes `lookup_key` over from any earlier one (prices never change amount)."""
+    """A recurring price that takes `lookup_key` over from `replacing`, the price holding it now ("" for none);
+    prices never change amount. The key names both, so a price changed back later is a new price, not a replay
+    of the first one (since deactivated)."""
     params: PriceCreateParams = {
         "product": product_id,
         "currency": currency.lower(),
@@ -551,7 +565,7 @@ def price_create(
         "nickname": nickname,
     }
     with _portal_errors():
-        price = _client().v1.prices.create(params, _options(f"price:{lookup_key}:{unit_amount}"))
+        price = _client().v1.prices.create(params, _options(f"price:{lookup_key}:{unit_amount}:{replacing}"))
     return PriceState(
         id=price.id,
         product_id=product_id,

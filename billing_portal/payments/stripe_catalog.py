@@ -86,6 +86,7 @@ def _sync_price(plan: Plan, interval: str, component: str, amount: Money, actor:
             lookup_key=key,
             nickname=f"{plan.name} {PriceComponent(component).label.lower()}, "
             f"{Interval(interval).label.lower()}",
+            replacing=found.id if found else "",
         )
     with transaction.atomic():
         StripePrice.objects.filter(

@@ -145,6 +145,8 @@ def _header(invoice: Invoice, data: dict[str, Any], org: Organization) -> None:
     invoice.subtotal = int(data.get("subtotal") or 0)
     invoice.tax = sum(int(tax["amount"]) for tax in data.get("total_taxes") or [])
     invoice.total = int(data.get("total") or 0)
+    # The customer's Stripe balance it spent: Stripe asks for amount_due, which is the total less that credit.
+    invoice.credit_applied = max(invoice.total - int(data.get("amount_due", invoice.total) or 0), 0)
     invoice.amount_paid = int(data.get("amount_paid") or 0)
     invoice.attempt_count = int(data.get("attempt_count") or 0)
     invoice.memo = str(data.get("description") or "")

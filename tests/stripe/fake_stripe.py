@@ -207,6 +207,8 @@ class FakeStripe:
                 )
             elif action == "pay":
                 obj.update(status="paid")
+            elif method == "DELETE" and collection == "subscriptions":
+                obj.update(status="canceled")
             elif method == "POST":
                 obj.update({k: v for k, v in params.items() if not isinstance(v, dict | list)})
             return 200, obj

@@ -49,7 +49,7 @@ def test_a_new_amount_makes_a_new_price_that_takes_the_lookup_key(fake_stripe, c
     assert new["id"] != old["id"] and new["unit_amount"] == 5_900
     created = fake_stripe.calls("POST", "/v1/prices")[-1]
     assert created.params["transfer_lookup_key"] == "true"
-    assert created.idempotency_key == "price:bp:pro:base:month:usd:5900"
+    assert created.idempotency_key == f"price:bp:pro:base:month:usd:5900:{old['id']}"  # the price it replaces
     assert fake_stripe.calls("POST", f"/v1/prices/{old['id']}")[0].params == {"active": "false"}
     # Subscriptions still on the old price keep mapping to Pro.
     assert StripePrice.objects.get(stripe_price_id=old["id"]).plan.code == "pro"

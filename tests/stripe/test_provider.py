@@ -159,7 +159,8 @@ def test_customer_details_are_pushed_to_the_stripe_customer(fake_stripe, catalog
         "address": {"line1": "Unter den Linden 1", "line2": "10117 Berlin", "country": "DE"},
         "invoice_settings": {"custom_fields": [{"name": "Tax ID", "value": "DE123456789"}]},
     }
-    assert first.idempotency_key == second.idempotency_key != ""
+    assert second.params == first.params
+    assert "" != first.idempotency_key != second.idempotency_key  # a later push is never a replay of an earlier one
 
 
 def test_upgrade_preview_asks_stripe_for_exactly_what_the_change_then_charges(

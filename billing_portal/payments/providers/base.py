@@ -113,6 +113,15 @@ class CancellationUpdate:
 
 
 @dataclass(frozen=True)
+class SubscriptionEnd:
+    """End a provider-billed subscription now: the org has moved to Free in the portal."""
+
+    org_id: int
+    subscription_reference: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class CustomerUpdate:
     org_id: int
     name: str
@@ -170,6 +179,8 @@ class PaymentProvider(Protocol):
     def set_seat_quantity(self, update: SeatQuantityUpdate) -> None: ...
 
     def set_cancellation(self, update: CancellationUpdate) -> None: ...
+
+    def end_subscription(self, end: SubscriptionEnd) -> None: ...
 
     def update_customer(self, update: CustomerUpdate) -> None: ...
 

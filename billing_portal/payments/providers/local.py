@@ -19,6 +19,7 @@ from billing_portal.payments.providers.base import (
     RefundRequest,
     RefundResult,
     SeatQuantityUpdate,
+    SubscriptionEnd,
 )
 
 
@@ -68,6 +69,9 @@ class LocalProvider:
         return None
 
     def set_cancellation(self, update: CancellationUpdate) -> None:
+        return None
+
+    def end_subscription(self, end: SubscriptionEnd) -> None:
         return None
 
     def update_customer(self, update: CustomerUpdate) -> None:

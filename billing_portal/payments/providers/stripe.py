@@ -15,7 +15,7 @@ Decisions:
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from dataclasses import astuple
 from datetime import timedelta
 
@@ -41,6 +41,7 @@ from billing_portal.payments.providers.base import (
     RefundRequest,
     RefundResult,
     SeatQuantityUpdate,
+    SubscriptionEnd,
 )
 from billing_portal.payments.stripe_adapter import ItemChange, SubscriptionState
 from billing_portal.payments.stripe_catalog import current_price, mapped_prices
@@ -241,14 +242,19 @@ class StripeProvider:
             idempotency_key=update.idempotency_key,
         )
 
+    def end_subscription(self, end: SubscriptionEnd) -> None:
+        stripe_adapter.subscription_cancel_now(
+            subscription_id=end.subscription_reference, idempotency_key=end.idempotency_key
+        )
+
     def update_customer(self, update: CustomerUpdate) -> None:
         customer_id = stripe_customer_id(Organization.objects.get(pk=update.org_id))
         if customer_id is None:
             return  # no Stripe customer yet: it is created with the current details at the first checkout
-        # Same details, same key: pushing them twice changes Stripe once.
-        digest = hashlib.sha256(repr(astuple(update)).encode()).hexdigest()[:24]
+        # A key per push: setting the same details twice is harmless, while a key made from the details would let
+        # Stripe replay an earlier push of them (A, B, then A again within a day would leave Stripe on B).
         stripe_adapter.customer_update(
-            customer_id=customer_id, details=update, idempotency_key=f"customer:{customer_id}:{digest}"
+            customer_id=customer_id, details=update, idempotency_key=f"customer:{customer_id}:{uuid.uuid4().hex}"
         )
 
     def preview_plan_change(self, request: PlanChangeRequest) -> PlanChangeQuote:

@@ -30,6 +30,7 @@ from billing_portal.payments.providers.base import (
     PaymentDeclined,
     PlanChangeRequest,
     SubscriptionBillingProvider,
+    SubscriptionEnd,
 )
 from billing_portal.payments.services import invoice_collect
 from billing_portal.subscriptions.models import SeatChange, Status, Subscription
@@ -422,6 +423,12 @@ def subscription_switch_to_free(*, subscription: Subscription, actor: Actor, rea
         return False
     org = subscription.org
     before = {"plan": subscription.plan.code, "interval": subscription.interval, "status": subscription.status}
+    if subscription.stripe_subscription_id:  # a trial or a paused subscription Stripe would go on billing
+        get_provider().end_subscription(SubscriptionEnd(
+            org_id=org.pk, subscription_reference=subscription.stripe_subscription_id,
+            idempotency_key=f"end:{subscription.stripe_subscription_id}"))
+        before["stripe_subscription"] = subscription.stripe_subscription_id
+        subscription.stripe_subscription_id = ""
     free = free_plan()
     period = period_containing(org.created_at, Interval.MONTH, org.tz, clock.now(org=org))
     subscription.plan, subscription.interval, subscription.status = free, Interval.MONTH, Status.ACTIVE
