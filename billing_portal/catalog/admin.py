@@ -70,9 +70,13 @@ class PlanAdmin(AuditedChangesAdmin):
 
 
 @admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):
+class MeterAdmin(AuditedChangesAdmin):
     list_display = ["code", "name", "unit", "display_order"]
     search_fields = ["code", "name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Usage events, counters and API calls name a meter by its code: fixed once it exists.
+        return [*super().get_readonly_fields(request, obj), *(["code"] if obj is not None else [])]
 
 
 @admin.register(QuotaOverride)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -32,6 +33,12 @@ class CreditsForm(OperationForm):
     credits = forms.IntegerField(min_value=1, max_value=MAX_LIMIT)
     member = forms.EmailField(required=False, help_text="Per-member plans: whose credits. Leave blank on pooled plans.")
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+    # One per form: a double submit moves credits once (a post without one is not deduplicated).
+    key = forms.CharField(widget=forms.HiddenInput, max_length=100, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["key"].initial = f"staff-credits:{uuid.uuid4().hex}"
 
     def summary(self) -> list[tuple[str, Any]]:
         balance = credit_balance(org=self.obj)
@@ -55,7 +62,8 @@ class CreditsForm(OperationForm):
 
     def movement(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {"org": self.obj, "credits": data["credits"], "reason": data["reason"], "member": data["member"]}
+        return {"org": self.obj, "credits": data["credits"], "reason": data["reason"], "member": data["member"],
+                "idempotency_key": data["key"] or None}
 
 
 class GrantCreditsForm(CreditsForm):

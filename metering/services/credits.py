@@ -66,15 +66,25 @@ def _topup_bucket_grant(
     return entry
 
 
+def _done_before(idempotency_key: str | None) -> CreditEntry | None:
+    """The entry a staff form with this key made already (read under the pool's lock): a double submit moves
+    credits once."""
+    return CreditEntry.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+
+
 def credits_grant(
-    *, org: Organization, credits: int, reason: str, actor: Actor, member: Membership | None = None
+    *, org: Organization, credits: int, reason: str, actor: Actor, member: Membership | None = None,
+    idempotency_key: str | None = None,
 ) -> CreditEntry:
     """A staff grant. It behaves like a top-up: never expires and is spent before the monthly allotment."""
     _positive(credits)
     with transaction.atomic():
         pool = _pool_locked(org, member, actor)
+        if done := _done_before(idempotency_key):
+            return done
         entry = _topup_bucket_grant(
-            pool, org=org, credits=credits, kind=EntryKind.STAFF_GRANT, actor=actor, reason=reason
+            pool, org=org, credits=credits, kind=EntryKind.STAFF_GRANT, actor=actor, reason=reason,
+            idempotency_key=idempotency_key,
         )
         audit_record(
             org=org,
@@ -88,12 +98,15 @@ def credits_grant(
 
 
 def credits_revoke(
-    *, org: Organization, credits: int, reason: str, actor: Actor, member: Membership | None = None
+    *, org: Organization, credits: int, reason: str, actor: Actor, member: Membership | None = None,
+    idempotency_key: str | None = None,
 ) -> CreditEntry:
     """A staff correction: takes credits back (top-ups first, like spending); refused if they are short."""
     _positive(credits)
     with transaction.atomic():
         pool = _pool_locked(org, member, actor)
+        if done := _done_before(idempotency_key):
+            return done
         split = split_debit(
             topup_balance=pool.topup_balance, allotment_balance=pool.allotment_balance, cost=credits
         )
@@ -111,6 +124,7 @@ def credits_revoke(
             allotment=-split[1],
             actor_label=actor.label,
             reason=reason,
+            idempotency_key=idempotency_key,
         )
         pool_save(pool, [entry])
         audit_record(

@@ -14,9 +14,10 @@ from django.forms.models import model_to_dict
 from django.urls import reverse
 
 from accounts.models import Organization
-from billing_portal.catalog.models import Plan
+from billing_portal.audit.models import AuditEntry
+from billing_portal.catalog.models import Meter, Plan
 from billing_portal.core.models import TestClock
-from metering.selectors import quota_for
+from metering.selectors import credit_balance, quota_for
 from tests.admin.conftest import change_url, operation_url, staff
 from tests.factories import issue_invoice, make_org
 from tests.metering.helpers import metered_org, record, reload
@@ -172,3 +173,31 @@ def test_create_org_with_a_long_name_and_a_test_clock_names_the_clock_within_its
                  "--test-clock", "2026-01-01T00:00:00Z", stdout=io.StringIO())  # fmt: skip
     org = Organization.objects.select_related("test_clock").get(name="N" * 120)
     assert org.test_clock.name.endswith(" clock") and len(org.test_clock.name) <= 100
+
+
+def test_a_meter_edit_is_audited_and_its_code_stays(superuser):
+    """Meters were edited without an audit row, and their code (by which events and counters name them) could be
+    renamed. Now the code is fixed once the meter exists and every saved change is audited."""
+    meter = Meter.objects.get(code="tool_calls")
+    data = {"code": "tools", "name": "Tool calls (agents)", "unit": meter.unit, "display_order": meter.display_order}
+    assert superuser.post(change_url(meter), data).status_code == 302
+    meter.refresh_from_db()
+    assert (meter.code, meter.name) == ("tool_calls", "Tool calls (agents)")
+    audited = AuditEntry.objects.filter(action="meter.changed").latest("id")
+    assert audited.after == {"name": "Tool calls (agents)"}
+
+
+def test_a_double_submitted_credit_grant_grants_once(client):
+    """Support's "Grant credits" form has no idempotency key: posting the same form twice (a double click, a
+    browser retry) grants twice, e.g. 2 x 1,000 credits, beyond the per-action support limit. Refunds and trial
+    extensions already resist a double submit; a grant must too (a one-time key in the form)."""
+    org = make_org(plan="team")
+    before = credit_balance(org=org).total
+    client.force_login(staff("metering.grant_credits"))
+    form = client.get(operation_url(org, "grant-credits")).context["form"]
+    hidden = {name: field.initial for name, field in form.fields.items()
+              if field.widget.is_hidden and field.initial not in (None, "")}  # fmt: skip
+    data = {**hidden, "credits": 1_000, "reason": "Outage on May 3"}
+    assert client.post(operation_url(org, "grant-credits"), data).status_code == 302
+    client.post(operation_url(org, "grant-credits"), data)
+    assert credit_balance(org=org).total == before + 1_000
