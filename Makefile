@@ -23,8 +23,9 @@ run: migrate
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/honcho start -f Procfile
 
+# One worker per core, each with its own test database (`pytest` alone runs in one process).
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 typecheck: install
 	$(BIN)/mypy billing_portal/payments/stripe_adapter.py

@@ -39,6 +39,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for marker, reason in skips.items():
             if reason and marker in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=reason))
+        # `make test` runs the suite on one worker per core (each with its own test database); the Redis tests share
+        # one Redis database, so they take turns on one worker.
+        if "redis" in item.keywords:
+            item.add_marker(pytest.mark.xdist_group("redis"))
 
 
 FIRST_PARTY_APPS = {"core", "audit", "accounts", "catalog", "subscriptions", "payments", "metering", "invoices",
