@@ -53,6 +53,21 @@ def decode(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return _lists(root)
 
 
+def _phases(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A schedule's phases as Stripe keeps them from an update: each with its start and end (a phase given a
+    duration ends a month or a year after it starts)."""
+    phases, start = [], 0
+    for phase in sent:
+        start = int(phase.get("start_date", start))
+        duration = phase.get("duration") or {}
+        end = int(phase["end_date"]) if "end_date" in phase else start + (
+            365 if duration.get("interval") == "year" else 30) * 86_400
+        items = [{"price": item["price"], "quantity": int(item.get("quantity", 1))} for item in phase["items"]]
+        phases.append({"start_date": start, "end_date": end, "items": items})
+        start = end
+    return phases
+
+
 def _lists(node: Any) -> Any:
     if isinstance(node, dict):
         node = {key: _lists(value) for key, value in node.items()}
@@ -209,6 +224,8 @@ class FakeStripe:
                 obj.update(status="paid")
             elif method == "DELETE" and collection == "subscriptions":
                 obj.update(status="canceled")
+            elif method == "POST" and collection == "subscription_schedules" and "phases" in params:
+                obj.update(phases=_phases(params["phases"]), end_behavior=params.get("end_behavior", "release"))
             elif method == "POST":
                 obj.update({k: v for k, v in params.items() if not isinstance(v, dict | list)})
             return 200, obj

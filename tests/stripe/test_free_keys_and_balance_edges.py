@@ -19,6 +19,7 @@ from billing_portal.subscriptions.models import Status, Subscription
 from billing_portal.subscriptions.services.changes import (
     subscription_cancel,
     subscription_change_plan,
+    subscription_preview_change,
 )
 from invoices.models import Invoice, InvoiceStatus
 from tests.stripe.builders import PERIOD_END, PERIOD_START, event, invoice, line
@@ -112,6 +113,52 @@ def test_cancelling_a_paused_stripe_subscription_ends_it_in_stripe(fake_stripe, 
                   created=T + 20))
     sub = local(org)
     assert (sub.plan.code, sub.status) == ("free", Status.ACTIVE)
+
+
+# --- 2. A declined upgrade drops the scheduled downgrade ------------------------------------------------------
+
+
+@pytest.fixture
+def billed(fake_stripe, team, org):
+    """Acme on Team, billed by Stripe's subscription sub_acme."""
+    Subscription.objects.filter(org=org).update(stripe_subscription_id="sub_acme", plan=Plan.objects.get(code="team"),
+                                                current_period_start=PERIOD_START_DT, current_period_end=PERIOD_END_DT)
+    org.subscription.refresh_from_db()
+    return org
+
+
+def _preview_total(fake_stripe, total):
+    line = {"description": "Remaining time on Business", "amount": total, "period": {"start": 1, "end": 2}}
+    fake_stripe.preview = {"object": "invoice", "currency": "usd", "total": total, "amount_due": total,
+                           "total_taxes": [], "lines": {"object": "list", "data": [line]}}
+
+
+def test_a_declined_upgrade_keeps_the_scheduled_downgrade_in_stripe(fake_stripe, billed, catalog):
+    """Team with a downgrade to Starter scheduled for the period end; the owner then tries Business and the card
+    is declined (`error_if_incomplete`: Stripe changes nothing). But the adapter released the subscription
+    schedule before sending the upgrade, so the scheduled downgrade is gone in Stripe (and, by the
+    schedule.released webhook, in the portal): the next period bills Team. Expected: a declined upgrade leaves
+    Stripe's scheduled downgrade to Starter in place."""
+    org = billed
+    starter = Plan.objects.get(code="starter")
+    subscription_change_plan(org=org, plan=starter, interval="month", by=owner(org), actor=ACTOR)
+    schedule_id = fake_stripe.objects["sub_acme"]["schedule"]
+    assert schedule_id and local(org).scheduled_plan == starter
+
+    _preview_total(fake_stripe, 4_356)
+    business = Plan.objects.get(code="business")
+    preview = subscription_preview_change(org=org, plan=business, interval="month", by=owner(org))
+    fake_stripe.fail("POST", SUBSCRIPTION, 402, "card_declined", "Your card was declined.", "card_error")
+    outcome = subscription_change_plan(org=org, plan=business, interval="month", by=owner(org), actor=ACTOR,
+                                       proration_at=preview.proration_at, expected_amount=preview.amount_due)
+    assert not outcome.applied and outcome.error
+
+    current = fake_stripe.objects["sub_acme"]["schedule"]
+    schedule = fake_stripe.objects[current]
+    assert schedule["status"] == "active", f"the schedule was {schedule['status']} by a declined upgrade"
+    written = [c for c in fake_stripe.calls("POST", f"/v1/subscription_schedules/{current}") if "phases" in c.params]
+    starter_price = catalog("bp:starter:base:month:usd")["id"]
+    assert written and [item["price"] for item in written[-1].params["phases"][-1]["items"]] == [starter_price]
 
 
 # --- 3. Idempotency keys reused for a different change ---------------------------------------------------

@@ -43,7 +43,7 @@ from billing_portal.payments.providers.base import (
     SeatQuantityUpdate,
     SubscriptionEnd,
 )
-from billing_portal.payments.stripe_adapter import ItemChange, SubscriptionState
+from billing_portal.payments.stripe_adapter import ItemChange, Schedule, SubscriptionState
 from billing_portal.payments.stripe_catalog import current_price, mapped_prices
 from billing_portal.payments.stripe_customers import stripe_customer_ensure, stripe_customer_id
 from billing_portal.payments.stripe_objects import Item, Phase, moment
@@ -299,15 +299,37 @@ class StripeProvider:
         if request.at_period_end:
             self._schedule(state, target, request)
             return
-        if state.schedule_id:
+        # A scheduled change is let go first (a subscription on a schedule takes no direct update), and put back
+        # if the upgrade is declined: Stripe then changed nothing, so the downgrade must still come.
+        released = stripe_adapter.schedule_get(state.schedule_id) if state.schedule_id else None
+        if released is not None:
             stripe_adapter.schedule_release(
-                schedule_id=state.schedule_id, idempotency_key=f"{request.idempotency_key}:release"
+                schedule_id=released.id, idempotency_key=f"{request.idempotency_key}:release"
             )
-        stripe_adapter.subscription_upgrade(
-            subscription_id=state.id,
-            changes=_changes(state, target),
-            proration_date=int(request.proration_at.timestamp()),
-            idempotency_key=request.idempotency_key,
+        try:
+            stripe_adapter.subscription_upgrade(
+                subscription_id=state.id,
+                changes=_changes(state, target),
+                proration_date=int(request.proration_at.timestamp()),
+                idempotency_key=request.idempotency_key,
+            )
+        except PaymentDeclined:
+            if released is not None:
+                self._schedule_restore(state, released, request)
+            raise
+
+    @staticmethod
+    def _schedule_restore(state: SubscriptionState, released: Schedule, request: PlanChangeRequest) -> None:
+        later = _live_phases(released.phases)[1:]
+        schedule = stripe_adapter.schedule_from_subscription(
+            subscription_id=state.id, idempotency_key=f"{request.idempotency_key}:restore"
+        )
+        now_phase = next(iter(_live_phases(schedule.phases)), None)
+        if now_phase is None or not later:
+            return
+        stripe_adapter.schedule_set_phases(
+            schedule_id=schedule.id, idempotency_key=f"{request.idempotency_key}:restore-phases",
+            phases=[now_phase, *later],
         )
 
     @staticmethod
