@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.messages import get_messages
@@ -12,6 +12,7 @@ from django.urls import reverse
 from accounts import services as accounts
 from accounts.models import Membership
 from billing_portal.api.models import ApiKey
+from billing_portal.core.models import TestClock
 from billing_portal.subscriptions.models import Subscription
 from invoices.models import Invoice, InvoiceKind
 from metering.models import UsageCap
@@ -199,3 +200,16 @@ def test_reloading_the_new_api_key_page_does_not_create_a_second_key(client):
     reloaded = client.get(created["Location"]).content.decode()
     assert secret.group(0) not in reloaded
     assert ApiKey.objects.filter(org=org).count() == 1
+
+
+def test_an_expired_invitation_is_no_longer_listed_as_pending(client):
+    """The Members page listed invitations past their expiry under "Pending invitations" (with a past date), and
+    their links said "Join ..." to signed-out visitors, though accepting one fails."""
+    org = make_org(name="Acme", plan="team", clock_at=JAN10)
+    _, token = accounts.invitation_create(org=org, email="late@example.com", role="member", by=owner(org))
+    client.force_login(owner(org).user)
+    assert b"late@example.com" in client.get(reverse("portal:members")).content
+    TestClock.objects.filter(pk=org.test_clock_id).update(frozen_time=JAN10 + timedelta(days=30))
+    assert b"late@example.com" not in client.get(reverse("portal:members")).content
+    client.logout()
+    assert b"Invitation not valid" in client.get(reverse("portal:accept-invitation", args=[token])).content

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.models import Invitation, InvitationStatus, Membership
 from accounts.selectors import seat_count
+from billing_portal.core import clock
 from billing_portal.core.errors import BillingError, InvalidInput, NotAllowed
 from billing_portal.portal.context import BILLING, MANAGERS, PortalContext, org_view
 from billing_portal.portal.forms import CapForm, InviteForm, RoleForm
@@ -30,7 +31,9 @@ def _members_page(request: HttpRequest, ctx: PortalContext, invite_form: InviteF
                   invite_link: str = "", invited: str = "") -> HttpResponse:
     members = Membership.objects.active().filter(org=ctx.org).select_related("user").order_by("joined_at", "id")
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
-    invitations = Invitation.objects.filter(org=ctx.org, status=InvitationStatus.PENDING).order_by("-created_at")
+    invitations = Invitation.objects.filter(  # an expired one can no longer be accepted: not pending any more
+        org=ctx.org, status=InvitationStatus.PENDING, expires_at__gt=clock.now(org=ctx.org)
+    ).order_by("-created_at")
     subscription = ctx.org.subscription
     usage = usage_per_member(org=ctx.org)
     members_with_usage = [(m, usage.get(m.pk, {})) for m in page]
