@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import itertools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from djstripe.models import WebhookEndpoint
@@ -199,3 +200,11 @@ def signature(payload: str, *, secret: str = WEBHOOK_SECRET, at: int | None = No
     timestamp = at or int(time.time())
     digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+def team_lines(catalog: Callable[[str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Acme's Team invoice lines for a period: the base and three seats (`catalog`: the fixture)."""
+    return [
+        line(price=catalog("bp:team:base:month:usd"), amount=4_900, quantity=1, description="1 × Team"),
+        line(price=catalog("bp:team:seat:month:usd"), amount=3_600, quantity=3, description="3 × Team seat"),
+    ]

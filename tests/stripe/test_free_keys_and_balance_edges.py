@@ -22,7 +22,7 @@ from billing_portal.subscriptions.services.changes import (
     subscription_preview_change,
 )
 from invoices.models import Invoice, InvoiceStatus
-from tests.stripe.builders import PERIOD_END, PERIOD_START, event, invoice, line
+from tests.stripe.builders import PERIOD_END, PERIOD_START, event, invoice, team_lines
 from tests.stripe.fake_stripe import Recorded, stripe_error
 from tests.subscriptions.helpers import owner
 
@@ -208,10 +208,7 @@ def test_a_catalog_price_changed_back_the_same_day_maps_an_active_stripe_price(f
 def acme_invoice(fake_stripe, catalog, org):
     """Acme's Stripe invoice in_acme (Team, 3 seats) in whatever state Stripe holds it."""
     customer = stripe_customer_ensure(org)
-    lines = [
-        line(price=catalog("bp:team:base:month:usd"), amount=4_900, quantity=1, description="1 × Team"),
-        line(price=catalog("bp:team:seat:month:usd"), amount=3_600, quantity=3, description="3 × Team seat"),
-    ]
+    lines = team_lines(catalog)
 
     def state(status, **fields):
         extra = {key: fields.pop(key) for key in ("amount_due", "amount_remaining", "starting_balance")

@@ -7,7 +7,7 @@ from billing_portal.payments.stripe_customers import stripe_customer_ensure
 from billing_portal.payments.stripe_invoice_sync import invoice_lines_complete
 from invoices.models import Invoice, InvoiceStatus, LineKind
 from invoices.tasks import render_invoice_pdf
-from tests.stripe.builders import PERIOD_START, event, invoice, line
+from tests.stripe.builders import PERIOD_START, event, invoice, line, team_lines
 
 pytestmark = pytest.mark.django_db
 T = PERIOD_START + 600
@@ -26,8 +26,7 @@ def team_invoice(fake_stripe, catalog, org):
     """Builds Acme's Stripe invoice for Team with 3 seats in whatever state Stripe has it, and stores it."""
     customer = stripe_customer_ensure(org)
     lines = [
-        line(price=catalog("bp:team:base:month:usd"), amount=4_900, quantity=1, description="1 × Team"),
-        line(price=catalog("bp:team:seat:month:usd"), amount=3_600, quantity=3, description="3 × Team seat"),
+        *team_lines(catalog),
         line(
             price=catalog("bp:team:seat:month:usd"),
             amount=-400,
