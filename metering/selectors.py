@@ -121,15 +121,11 @@ def quota_usage(*, org: Organization, entitlements: Entitlements | None = None) 
     rows = UsageCounter.objects.filter(org=org, window_start=window.start, subject=ORG_SUBJECT).values_list(
         "meter", "used", "quota", "hard_limit", "limits_set"
     )
-    counters = {meter: (used, (quota, hard_limit) if limits_set else None)
-                for meter, used, quota, hard_limit, limits_set in rows}
-
-    def limits(meter: str) -> tuple[int | None, int | None]:
-        counted = counters.get(meter, (0, None))[1]
-        return counted or (entitlements.quota(meter), entitlements.hard_limit(meter))
-
+    used = {meter: count for meter, count, *_ in rows}
+    enforced = {meter: (quota, hard_limit) for meter, _, quota, hard_limit, limits_set in rows if limits_set}
     return [
-        MeterUsage(m.code, m.name, m.unit, counters.get(m.code, (0, None))[0], *limits(m.code), window)
+        MeterUsage(m.code, m.name, m.unit, used.get(m.code, 0),
+                   *enforced.get(m.code, (entitlements.quota(m.code), entitlements.hard_limit(m.code))), window)
         for m in Meter.objects.all()
     ]
 

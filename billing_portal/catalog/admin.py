@@ -42,8 +42,16 @@ class PlanQuotaInline(admin.TabularInline):
     extra = 0
 
 
+class CodedCatalogAdmin(AuditedChangesAdmin):
+    """Plans and meters: the code names them to the code, the API (tiers, meters), usage rows and Stripe (lookup
+    keys), so it is fixed once the row exists."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), *(["code"] if obj is not None else [])]
+
+
 @admin.register(Plan)
-class PlanAdmin(AuditedChangesAdmin):
+class PlanAdmin(CodedCatalogAdmin):
     """The catalog; each saved change is audited. A change applies to the orgs on the plan from their next cycle:
     prices at the next renewal, quotas, grace and allotments when the next usage window opens."""
 
@@ -64,19 +72,11 @@ class PlanAdmin(AuditedChangesAdmin):
         ("Features", {"fields": ["feature_sso", "feature_scim", "feature_custom_limits", "feature_priority_support"]}),
     ]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # The code names the plan to the code, the API (tiers) and Stripe (lookup keys): fixed once it exists.
-        return [*super().get_readonly_fields(request, obj), *(["code"] if obj is not None else [])]
-
 
 @admin.register(Meter)
-class MeterAdmin(AuditedChangesAdmin):
+class MeterAdmin(CodedCatalogAdmin):
     list_display = ["code", "name", "unit", "display_order"]
     search_fields = ["code", "name"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # Usage events, counters and API calls name a meter by its code: fixed once it exists.
-        return [*super().get_readonly_fields(request, obj), *(["code"] if obj is not None else [])]
 
 
 @admin.register(QuotaOverride)

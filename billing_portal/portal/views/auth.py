@@ -42,10 +42,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    invitation = services.invitation_open(token)
-    if not request.user.is_authenticated:
-        return render(request, "registration/invitation.html", {"invitation": invitation, "token": token})
-    if request.method == "POST":
+    if request.user.is_authenticated and request.method == "POST":
         try:
             membership = services.invitation_accept(token=token, user=request.user)  # type: ignore[arg-type]
         except BillingError as error:
